@@ -1,0 +1,158 @@
+"""Duet: the application factory."""
+
+import os
+from pathlib import Path
+
+from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as settings
+from app.extensions import babel, csrf, db, limiter, login, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Session cookies are marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance_path = Path(os.environ.get("DUET_INSTANCE_PATH", ROOT / "instance"))
+    if test_config and "INSTANCE_PATH" in test_config:
+        instance_path = Path(test_config["INSTANCE_PATH"])
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.update(settings.DEFAULTS)
+    app.config.update(settings.from_environment(instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    if app.config["TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    app.session_interface = SessionInterface()
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_security_headers(app)
+    _register_error_handlers(app)
+
+    from app.cli import register_cli
+    from app.filters import register_filters
+
+    register_filters(app)
+    register_cli(app)
+    return app
+
+
+def _select_locale() -> str | None:
+    languages = list(current_app.config["LANGUAGES"])
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages)
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    # Batch mode lets later migrations alter tables on SQLite too.
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(ROOT / "app" / "translations"),
+    )
+
+    login.init_app(app)
+    login.login_view = "accounts.login"
+    login.login_message = _l("Please log in to continue.")
+    login.login_message_category = "info"
+
+    from app.accounts.services import user_for_session
+
+    @login.user_loader
+    def load_user(session_token: str):
+        user = user_for_session(session_token)
+        if user is not None and db.session.dirty:
+            # The device's last-seen time moved; written at most every few minutes.
+            db.session.commit()
+        return user
+
+    @app.context_processor
+    def template_globals():
+        from app.main.forms import LanguageForm
+
+        locale = str(get_locale())
+        return {
+            "current_locale": locale,
+            "language_form": LanguageForm(formdata=None, locale=locale, next=request.full_path),
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app import accounts, couple, main
+    from app.accounts import models as _accounts_models  # noqa: F401
+    from app.couple import models as _couple_models  # noqa: F401
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(couple.bp)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if current_user and current_user.is_authenticated:
+            # Pages behind login hold private words; no shared cache or back-button copy.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def page(template: str, status: int):
+        def handler(error):
+            return render_template(template, error=error), status
+
+        return handler
+
+    app.register_error_handler(CSRFError, page("errors/csrf.html", 400))
+    for status in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(status, page(f"errors/{status}.html", status))

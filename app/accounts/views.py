@@ -1,0 +1,234 @@
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.accounts import bp, services
+from app.accounts.forms import (
+    ButtonForm,
+    ChangePasswordForm,
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from app.extensions import db, limiter
+from app.mail import send_mail
+from app.navigation import form_status, public_url, safe_next
+
+
+def _sign_in(user) -> None:
+    # A fresh session on every login: nothing from before survives, and the token is new.
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    services.start_session(user, request.user_agent.string)
+    login_user(user)
+    session.permanent = True
+
+
+def _limit(name: str):
+    return limiter.limit(lambda: current_app.config[name], methods=["POST"])
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@_limit("RATELIMIT_REGISTER")
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(
+                form.email.data, form.display_name.data, form.password.data, str(get_locale())
+            )
+        except services.AccountError as error:
+            form[error.field].errors.append(error.message)
+        else:
+            _sign_in(user)
+            db.session.commit()
+            return redirect(safe_next(url_for("main.index")))
+    return render_template("accounts/register.html", form=form), form_status(form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_limit("RATELIMIT_LOGIN")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            _sign_in(user)
+            db.session.commit()
+            return redirect(safe_next(url_for("main.index")))
+        form.password.errors.append(
+            _("That email and password do not match an account. Please try again.")
+        )
+    return render_template("accounts/login.html", form=form), form_status(form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    services.end_session(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out. Take care."))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@_limit("RATELIMIT_RESET")
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        found = services.request_password_reset(form.email.data)
+        if found is not None:
+            user, token = found
+            db.session.commit()
+            link = public_url("accounts.reset_password", token=token)
+            send_mail(
+                user.email,
+                _("Set a new Duet password"),
+                render_template("accounts/reset_email.txt", user=user, link=link),
+            )
+        # The same answer either way: this page never tells who has an account.
+        return render_template("accounts/forgot_sent.html")
+    return render_template("accounts/forgot.html", form=form), form_status(form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@_limit("RATELIMIT_RESET")
+def reset_password(token: str):
+    reset = services.valid_reset(token)
+    if reset is None:
+        return render_template("accounts/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(reset, form.password.data)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Your password is changed. Please log in with the new one."))
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form), form_status(form)
+
+
+def _settings_page(status: int = 200, **forms):
+    forms.setdefault(
+        "profile_form",
+        ProfileForm(
+            formdata=None,
+            display_name=current_user.display_name,
+            locale=current_user.locale or str(get_locale()),
+        ),
+    )
+    forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    return (
+        render_template(
+            "accounts/settings.html",
+            devices=services.devices_of(current_user),
+            current_device=current_user.current_device,
+            button_form=ButtonForm(),
+            **forms,
+        ),
+        status,
+    )
+
+
+@bp.get("/settings")
+@login_required
+def settings():
+    return _settings_page()
+
+
+@bp.post("/settings/profile")
+@login_required
+def update_profile():
+    form = ProfileForm()
+    if not form.validate():
+        return _settings_page(400, profile_form=form)
+    services.update_profile(current_user, form.display_name.data, form.locale.data)
+    db.session.commit()
+    flash(_("Saved."))
+    return redirect(url_for("accounts.settings"))
+
+
+@bp.post("/settings/password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except services.AccountError as error:
+            form[error.field].errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed. Every other device is signed out."))
+            return redirect(url_for("accounts.settings"))
+    return _settings_page(400, password_form=form)
+
+
+@bp.post("/settings/devices/<int:device_id>/sign-out")
+@login_required
+def sign_out_device(device_id: int):
+    signing_out_self = (
+        current_user.current_device is not None and current_user.current_device.id == device_id
+    )
+    if services.sign_out_device(current_user, device_id) is None:
+        abort(404)
+    db.session.commit()
+    if signing_out_self:
+        logout_user()
+        session.clear()
+        return redirect(url_for("accounts.login"))
+    flash(_("That device is signed out."))
+    return redirect(url_for("accounts.settings"))
+
+
+@bp.post("/settings/devices/sign-out-others")
+@login_required
+def sign_out_other_devices():
+    services.sign_out_other_devices(current_user)
+    db.session.commit()
+    flash(_("Every other device is signed out."))
+    return redirect(url_for("accounts.settings"))
+
+
+@bp.get("/settings/export")
+@login_required
+def export():
+    response = current_app.response_class(
+        current_app.json.dumps(services.export_data(current_user), indent=2),
+        mimetype="application/json",
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="duet-my-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/settings/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_account(current_user, form.password.data)
+        except services.AccountError as error:
+            form[error.field].errors.append(error.message)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("Your account is deleted. We wish you both well."))
+            return redirect(url_for("main.index"))
+    return render_template("accounts/delete.html", form=form), form_status(form)

@@ -1,0 +1,82 @@
+"""Settings, read from the environment; every limit the app uses lives here."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_path / 'duet.sqlite3'}"
+    # Hosting providers hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _secret_key(instance_path: Path) -> str:
+    """The key from the environment, else one made on first run and kept in the instance folder."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(instance_path: Path) -> dict:
+    mail_server = os.environ.get("MAIL_SERVER")
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "TRUST_PROXY": _flag("TRUST_PROXY"),
+        # Without a mail server, messages go to the log so development needs no SMTP.
+        "MAIL_BACKEND": "smtp" if mail_server else "app.mail",
+        "MAIL_SERVER": mail_server or "localhost",
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS", default=True),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Duet <duet@localhost>"),
+    }
+
+
+DEFAULTS = {
+    "LANGUAGES": {"en": "English", "nl": "Nederlands"},
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_LOGIN": "10 per minute;50 per hour",
+    "RATELIMIT_REGISTER": "5 per minute;30 per hour",
+    "RATELIMIT_JOIN": "10 per minute;50 per hour",
+    "RATELIMIT_RESET": "5 per minute;20 per hour",
+    # argon2id cost; tests lower it, production keeps argon2-cffi's recommended profile.
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 64 * 1024,
+    "PASSWORD_MIN_LENGTH": 10,
+    "PASSWORD_MAX_LENGTH": 256,
+    "EMAIL_MAX_LENGTH": 254,
+    "DISPLAY_NAME_MAX_LENGTH": 60,
+    "PASSWORD_RESET_VALID_FOR": timedelta(hours=1),
+    "INVITE_VALID_FOR": timedelta(days=7),
+    # Seen-at times are written at most this often, so a page view is not a write.
+    "DEVICE_TOUCH_INTERVAL": timedelta(minutes=5),
+}

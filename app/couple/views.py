@@ -1,0 +1,121 @@
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.accounts.forms import ButtonForm
+from app.couple import bp, services
+from app.couple.forms import JoinForm, LeaveForm
+from app.extensions import db, limiter
+from app.navigation import form_status, public_url
+
+
+def _join_limit():
+    return limiter.limit(lambda: current_app.config["RATELIMIT_JOIN"], methods=["POST"])
+
+
+@bp.post("/couple/new")
+@login_required
+def create():
+    if services.couple_of(current_user) is None:
+        services.create_couple(current_user)
+        db.session.commit()
+    return redirect(url_for("couple.invite"))
+
+
+@bp.get("/couple/invite")
+@login_required
+def invite():
+    couple = services.couple_of(current_user)
+    if couple is None or services.is_complete(couple):
+        return redirect(url_for("main.index"))
+    return render_template(
+        "couple/invite.html",
+        couple=couple,
+        live=services.invite_is_live(couple),
+        link=public_url("couple.invitation", token=couple.invite_token)
+        if couple.invite_token
+        else None,
+        form=ButtonForm(),
+    )
+
+
+@bp.post("/couple/invite/renew")
+@login_required
+def renew_invite():
+    couple = services.couple_of(current_user)
+    if couple is None or services.is_complete(couple):
+        return redirect(url_for("main.index"))
+    services.renew_invite(couple)
+    db.session.commit()
+    flash(_("Here is a new link and code. The old ones no longer work."))
+    return redirect(url_for("couple.invite"))
+
+
+@bp.route("/couple/join", methods=["GET", "POST"])
+@login_required
+@_join_limit()
+def join():
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            couple = services.couple_for_code(form.code.data)
+            services.join_couple(current_user, couple)
+        except services.CoupleError as error:
+            form.code.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("You are now a couple in Duet."))
+            return redirect(url_for("main.index"))
+    return render_template("couple/join.html", form=form), form_status(form)
+
+
+@bp.get("/join/<token>")
+def invitation(token: str):
+    try:
+        couple = services.couple_for_token(token)
+    except services.CoupleError as error:
+        return render_template("couple/invitation_invalid.html", reason=error.message), 404
+    inviter = couple.partners[0]
+    own = services.couple_of(current_user) if current_user.is_authenticated else None
+    return render_template(
+        "couple/invitation.html",
+        token=token,
+        inviter=inviter,
+        own_couple=own,
+        is_own=own is not None and own.id == couple.id,
+        form=ButtonForm(),
+    )
+
+
+@bp.post("/join/<token>")
+@login_required
+@_join_limit()
+def accept(token: str):
+    try:
+        couple = services.couple_for_token(token)
+        services.join_couple(current_user, couple)
+    except services.CoupleError as error:
+        return render_template("couple/invitation_invalid.html", reason=error.message), 409
+    db.session.commit()
+    flash(_("You are now a couple in Duet."))
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/couple/leave", methods=["GET", "POST"])
+@login_required
+def leave():
+    couple = services.couple_of(current_user)
+    if couple is None:
+        abort(404)
+    form = LeaveForm()
+    if form.validate_on_submit():
+        try:
+            services.leave_couple(current_user, form.password.data)
+        except services.CoupleError as error:
+            form[error.field].errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("You have left the couple."))
+            return redirect(url_for("main.index"))
+    partner = services.partner_of(current_user, couple)
+    return render_template("couple/leave.html", form=form, partner=partner), form_status(form)

@@ -1,0 +1,33 @@
+"""Template filters: dates and devices, in the reader's language."""
+
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_date, format_timedelta
+from flask_babel import gettext as _
+from user_agents import parse
+
+from app.db import as_utc, utcnow
+
+
+def device_name(user_agent: str) -> str:
+    agent = parse(user_agent or "")
+    browser = agent.browser.family
+    system = agent.os.family
+    if browser == "Other" and system == "Other":
+        return _("Unknown browser")
+    return _("%(browser)s on %(system)s", browser=browser, system=system)
+
+
+def ago(moment: datetime) -> str:
+    return format_timedelta(as_utc(moment) - utcnow(), add_direction=True, threshold=0.9)
+
+
+def date(moment: datetime) -> str:
+    return format_date(as_utc(moment), format="long")
+
+
+def register_filters(app: Flask) -> None:
+    app.add_template_filter(device_name)
+    app.add_template_filter(ago)
+    app.add_template_filter(date)

@@ -1,0 +1,27 @@
+"""The base form every Duet form builds on."""
+
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+# Tab, newline and carriage return are the only control characters a person types.
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+
+
+def has_control_characters(text: str) -> bool:
+    return any(
+        unicodedata.category(char) in {"Cc", "Cs"} and char not in _ALLOWED_CONTROLS
+        for char in text
+    )
+
+
+class BaseForm(FlaskForm):
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, StringField) and field.data and has_control_characters(field.data):
+                field.errors = [*field.errors, _l("Please remove the invisible control characters.")]
+                valid = False
+        return valid

@@ -1,0 +1,35 @@
+from flask import redirect, render_template, session, url_for
+from flask_babel import refresh
+from flask_login import current_user
+
+from app.accounts.forms import ButtonForm
+from app.couple import services as couples
+from app.extensions import db
+from app.main import bp
+from app.main.forms import LanguageForm
+from app.navigation import safe_next
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return render_template("main/welcome.html")
+    couple = couples.couple_of(current_user)
+    return render_template(
+        "main/dashboard.html",
+        couple=couple,
+        partner=couples.partner_of(current_user, couple) if couple else None,
+        form=ButtonForm(),
+    )
+
+
+@bp.post("/language")
+def language():
+    form = LanguageForm()
+    if form.validate():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data
+            db.session.commit()
+        refresh()
+    return redirect(safe_next(url_for("main.index")))

@@ -1,0 +1,26 @@
+"""Helpers views share: where to go next, and how a form's failure is answered."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request, url_for
+
+
+def safe_next(default: str) -> str:
+    """The `next` target if it stays on this site, else the default."""
+    target = request.values.get("next", "")
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        return default
+    if "\\" in target or any(ord(char) < 32 for char in target):
+        return default
+    return target
+
+
+def form_status(form) -> int:
+    """200 for a fresh form, 400 for one sent back with errors."""
+    return 400 if form.is_submitted() else 200
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link built from PUBLIC_URL, never from the request's Host header."""
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
