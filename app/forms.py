@@ -4,7 +4,9 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectChoice, StringField
+
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("nl", "Nederlands")]
 
 # Tab, newline and carriage return are the only control characters a person types.
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
@@ -22,6 +24,7 @@ class BaseForm(FlaskForm):
         valid = super().validate(extra_validators)
         for field in self:
             if isinstance(field, StringField) and field.data and has_control_characters(field.data):
-                field.errors = [*field.errors, _l("Please remove the invisible control characters.")]
+                message = _l("Please remove the invisible control characters.")
+                field.errors = [*field.errors, message]
                 valid = False
         return valid

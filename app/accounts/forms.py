@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, ValidationError
 
-from app.forms import BaseForm
+from app.forms import LANGUAGE_CHOICES, BaseForm
 
 
 def _email_field() -> EmailField:
@@ -93,7 +93,7 @@ class ProfileForm(BaseForm):
     display_name = _display_name_field()
     locale = RadioField(
         _l("Language"),
-        choices=[("en", "English"), ("nl", "Nederlands")],
+        choices=LANGUAGE_CHOICES,
         validators=[InputRequired(_l("Please choose a language."))],
     )
     submit = SubmitField(_l("Save"))

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, SubmitField
 
-from app.forms import BaseForm
+from app.forms import LANGUAGE_CHOICES, BaseForm
 
 
 class LanguageForm(BaseForm):
-    locale = SelectField(_l("Language"), choices=[("en", "English"), ("nl", "Nederlands")])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     next = HiddenField()
     submit = SubmitField(_l("Switch"))

@@ -1,0 +1,153 @@
+"""Shared fixtures: every test gets its own app and a clean database.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set,
+e.g. TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test.
+"""
+
+import os
+import re
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+PASSWORD = "quiet evening walk"
+
+
+def _fresh_postgres_schema() -> None:
+    """Drop and recreate the public schema once per run."""
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url_factory(tmp_path_factory):
+    if POSTGRES_URL:
+        _fresh_postgres_schema()
+        return lambda: POSTGRES_URL
+    base = tmp_path_factory.mktemp("db")
+    return lambda: f"sqlite:///{base / (uuid.uuid4().hex + '.sqlite3')}"
+
+
+def test_settings(tmp_path, database_url: str, **overrides) -> dict:
+    settings = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_BACKEND": "locmem",
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "PUBLIC_URL": "http://duet.test",
+    }
+    settings.update(overrides)
+    return settings
+
+
+def _clean(app) -> None:
+    with app.app_context():
+        if POSTGRES_URL:
+            db.create_all()
+            tables = ", ".join(table.name for table in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            db.create_all()
+
+
+@pytest.fixture
+def make_app(tmp_path, database_url_factory):
+    """Build an app with test settings plus overrides; the database starts empty."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app(test_settings(tmp_path, database_url_factory(), **overrides))
+        _clean(app)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Person:
+    """A test client signed in as one person, with helpers for the common steps."""
+
+    def __init__(self, app, email: str, name: str):
+        self.app = app
+        self.client = app.test_client()
+        self.email = email
+        self.name = name
+
+    def register(self):
+        response = self.client.post(
+            "/register",
+            data={"email": self.email, "display_name": self.name, "password": PASSWORD},
+        )
+        assert response.status_code == 302, response.text
+        return self
+
+    def login(self, password: str = PASSWORD):
+        return self.client.post("/login", data={"email": self.email, "password": password})
+
+    def create_couple(self) -> str:
+        """Create a couple and return the invite code shown on the invite page."""
+        self.client.post("/couple/new")
+        page = self.client.get("/couple/invite").text
+        return re.search(r'class="invite-code"[^>]*>([^<]+)<', page).group(1)
+
+    def invite_link(self) -> str:
+        page = self.client.get("/couple/invite").text
+        return re.search(r'id="invite-link"[^>]*value="([^"]+)"', page).group(1)
+
+    def join(self, code: str):
+        return self.client.post("/couple/join", data={"code": code})
+
+    def get(self, *args, **kwargs):
+        return self.client.get(*args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self.client.post(*args, **kwargs)
+
+
+@pytest.fixture
+def person(app):
+    """A factory: person("Anna") registers Anna and returns her signed-in client."""
+    counter = iter(range(1000))
+
+    def make(name: str, register: bool = True) -> Person:
+        someone = Person(app, f"{name.lower()}{next(counter)}@example.com", name)
+        return someone.register() if register else someone
+
+    return make
+
+
+@pytest.fixture
+def partners(person):
+    """Anna and Bram, registered and joined as one couple."""
+    anna, bram = person("Anna"), person("Bram")
+    response = bram.join(anna.create_couple())
+    assert response.status_code == 302
+    return anna, bram
