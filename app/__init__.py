@@ -73,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _select_locale() -> str | None:
+    if not has_request_context():
+        return None  # services run from the CLI or tests speak the default language
     languages = list(current_app.config["LANGUAGES"])
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale

@@ -42,7 +42,7 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "TRUST_PROXY": _flag("TRUST_PROXY"),
         # Without a mail server, messages go to the log so development needs no SMTP.
-        "MAIL_BACKEND": "smtp" if mail_server else "app.mail",
+        "MAIL_BACKEND": "smtp" if mail_server else "app.mailing",
         "MAIL_SERVER": mail_server or "localhost",
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),

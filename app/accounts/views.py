@@ -15,7 +15,7 @@ from app.accounts.forms import (
     ResetPasswordForm,
 )
 from app.extensions import db, limiter
-from app.mail import send_mail
+from app.mailing import send_mail
 from app.navigation import form_status, public_url, safe_next
 
 
