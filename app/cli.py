@@ -18,11 +18,14 @@ def pybabel(*args: str) -> None:
 def extract(pot: Path = POT) -> None:
     pybabel(
         "extract",
-        "-F", str(ROOT / "babel.cfg"),
-        "-k", "_l",
+        "-F",
+        str(ROOT / "babel.cfg"),
+        "-k",
+        "_l",
         "--no-location",
         "--sort-output",
-        "-o", str(pot),
+        "-o",
+        str(pot),
         str(ROOT / "app"),
         str(ROOT / "templates"),
     )
@@ -37,8 +40,15 @@ def register_cli(app: Flask) -> None:
     def update():
         """Extract every message afresh and merge it into each catalog."""
         extract()
-        pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching",
-                "--ignore-obsolete")
+        pybabel(
+            "update",
+            "-i",
+            str(POT),
+            "-d",
+            str(TRANSLATIONS),
+            "--no-fuzzy-matching",
+            "--ignore-obsolete",
+        )
         POT.unlink()
 
     @translate.command()

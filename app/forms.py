@@ -19,6 +19,11 @@ def has_control_characters(text: str) -> bool:
     )
 
 
+def strip(value):
+    """Filter: surrounding spaces are never meant, and a name of only spaces is empty."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class BaseForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

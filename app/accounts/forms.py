@@ -1,16 +1,17 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
-from wtforms.validators import Email, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-from app.forms import LANGUAGE_CHOICES, BaseForm
+from app.forms import LANGUAGE_CHOICES, BaseForm, strip
 
 
 def _email_field() -> EmailField:
     return EmailField(
         _l("Email"),
+        filters=[strip],
         validators=[
-            InputRequired(_l("Please enter your email address.")),
+            DataRequired(_l("Please enter your email address.")),
             Length(max=254, message=_l("An email address is at most 254 characters.")),
             Email(_l("Please enter an email address like name@example.com.")),
         ],
@@ -22,8 +23,9 @@ def _display_name_field() -> StringField:
     return StringField(
         _l("Your name"),
         description=_l("How your partner will see you. A first name is enough."),
+        filters=[strip],
         validators=[
-            InputRequired(_l("Please enter a name.")),
+            DataRequired(_l("Please enter a name.")),
             Length(max=60, message=_l("A name is at most 60 characters.")),
         ],
         render_kw={"autocomplete": "given-name"},
@@ -41,9 +43,7 @@ class NewPassword:
                 _l("Please choose a password of at least %(count)d characters.", count=minimum)
             )
         if len(field.data) > maximum:
-            raise ValidationError(
-                _l("A password is at most %(count)d characters.", count=maximum)
-            )
+            raise ValidationError(_l("A password is at most %(count)d characters.", count=maximum))
 
 
 def _new_password_field(label) -> PasswordField:

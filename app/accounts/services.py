@@ -185,9 +185,7 @@ def reset_password(reset: PasswordReset, new: str) -> User:
     # Whoever knew the old password is signed out everywhere.
     db.session.execute(delete(Device).where(Device.user_id == user.id))
     db.session.execute(
-        delete(PasswordReset).where(
-            PasswordReset.user_id == user.id, PasswordReset.id != reset.id
-        )
+        delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.id != reset.id)
     )
     return user
 

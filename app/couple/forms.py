@@ -1,16 +1,17 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
-from app.forms import BaseForm
+from app.forms import BaseForm, strip
 
 
 class JoinForm(BaseForm):
     code = StringField(
         _l("Invite code"),
         description=_l("Six letters and numbers, like K7M-3QX."),
+        filters=[strip],
         validators=[
-            InputRequired(_l("Please enter the code your partner gave you.")),
+            DataRequired(_l("Please enter the code your partner gave you.")),
             Length(max=20, message=_l("A code is six letters and numbers, like K7M-3QX.")),
         ],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},

@@ -41,9 +41,7 @@ class Membership(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    couple_id: Mapped[int] = mapped_column(
-        ForeignKey("couples.id", ondelete="CASCADE"), index=True
-    )
+    couple_id: Mapped[int] = mapped_column(ForeignKey("couples.id", ondelete="CASCADE"), index=True)
     seat: Mapped[int]
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 

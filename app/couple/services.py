@@ -28,9 +28,7 @@ class CoupleError(Exception):
 
 
 def couple_of(user: User) -> Couple | None:
-    return db.session.scalar(
-        select(Couple).join(Membership).where(Membership.user_id == user.id)
-    )
+    return db.session.scalar(select(Couple).join(Membership).where(Membership.user_id == user.id))
 
 
 def partner_of(user: User, couple: Couple | None = None) -> User | None:
@@ -103,9 +101,7 @@ def _open_invite(couple: Couple | None, now: datetime | None) -> Couple:
 
 def couple_for_token(token: str, now: datetime | None = None) -> Couple:
     """The couple an invite link belongs to, if it can still be joined; else CoupleError."""
-    return _open_invite(
-        db.session.scalar(select(Couple).where(Couple.invite_token == token)), now
-    )
+    return _open_invite(db.session.scalar(select(Couple).where(Couple.invite_token == token)), now)
 
 
 def couple_for_code(typed: str, now: datetime | None = None) -> Couple:

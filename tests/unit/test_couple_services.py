@@ -26,7 +26,9 @@ def people(ctx):
 
 def test_invite_code_is_short_and_unambiguous(ctx, people):
     couple = services.create_couple(people("Anna"))
-    assert re.fullmatch(r"[34679ACDEFGHJKMNPQRTWXY]{3}-[34679ACDEFGHJKMNPQRTWXY]{3}", couple.invite_code)
+    assert re.fullmatch(
+        r"[34679ACDEFGHJKMNPQRTWXY]{3}-[34679ACDEFGHJKMNPQRTWXY]{3}", couple.invite_code
+    )
     assert len(couple.invite_token) >= 40
 
 
