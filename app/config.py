@@ -73,8 +73,6 @@ DEFAULTS = {
     "ARGON2_MEMORY_COST": 64 * 1024,
     "PASSWORD_MIN_LENGTH": 10,
     "PASSWORD_MAX_LENGTH": 256,
-    "EMAIL_MAX_LENGTH": 254,
-    "DISPLAY_NAME_MAX_LENGTH": 60,
     "PASSWORD_RESET_VALID_FOR": timedelta(hours=1),
     "INVITE_VALID_FOR": timedelta(days=7),
     # Seen-at times are written at most this often, so a page view is not a write.

@@ -1,8 +1,11 @@
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
+from app.accounts.models import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
 from app.forms import LANGUAGE_CHOICES, BaseForm, strip
 
 
@@ -12,7 +15,12 @@ def _email_field() -> EmailField:
         filters=[strip],
         validators=[
             DataRequired(_l("Please enter your email address.")),
-            Length(max=254, message=_l("An email address is at most 254 characters.")),
+            Length(
+                max=EMAIL_MAX_LENGTH,
+                message=_l(
+                    "An email address is at most %(count)d characters.", count=EMAIL_MAX_LENGTH
+                ),
+            ),
             Email(_l("Please enter an email address like name@example.com.")),
         ],
         render_kw={"autocomplete": "email"},
@@ -26,56 +34,68 @@ def _display_name_field() -> StringField:
         filters=[strip],
         validators=[
             DataRequired(_l("Please enter a name.")),
-            Length(max=60, message=_l("A name is at most 60 characters.")),
+            Length(
+                max=DISPLAY_NAME_MAX_LENGTH,
+                message=_l(
+                    "A name is at most %(count)d characters.", count=DISPLAY_NAME_MAX_LENGTH
+                ),
+            ),
         ],
         render_kw={"autocomplete": "given-name"},
     )
 
 
-class NewPassword:
-    """Length limits from the configuration, so they live in one place."""
+class PasswordLength:
+    """Password limits from the configuration, so they live in one place."""
+
+    def __init__(self, new: bool):
+        self.new = new
 
     def __call__(self, form, field) -> None:
         minimum = current_app.config["PASSWORD_MIN_LENGTH"]
         maximum = current_app.config["PASSWORD_MAX_LENGTH"]
-        if len(field.data or "") < minimum:
+        if self.new and len(field.data or "") < minimum:
             raise ValidationError(
-                _l("Please choose a password of at least %(count)d characters.", count=minimum)
+                _("Please choose a password of at least %(count)d characters.", count=minimum)
             )
-        if len(field.data) > maximum:
-            raise ValidationError(_l("A password is at most %(count)d characters.", count=maximum))
+        if len(field.data or "") > maximum:
+            raise ValidationError(_("A password is at most %(count)d characters.", count=maximum))
 
 
-def _new_password_field(label) -> PasswordField:
+def _new_password_hint() -> str:
+    return _(
+        "At least %(count)d characters. A few words you will remember work well.",
+        count=current_app.config["PASSWORD_MIN_LENGTH"],
+    )
+
+
+def new_password_field(label) -> PasswordField:
     return PasswordField(
         label,
-        description=_l("At least 10 characters. A few words you will remember work well."),
-        validators=[InputRequired(_l("Please choose a password.")), NewPassword()],
+        description=LazyString(_new_password_hint),
+        validators=[InputRequired(_l("Please choose a password.")), PasswordLength(new=True)],
         render_kw={"autocomplete": "new-password"},
     )
 
 
-def _password_field(label, autocomplete="current-password") -> PasswordField:
+def password_field(label) -> PasswordField:
     return PasswordField(
         label,
-        validators=[
-            InputRequired(_l("Please enter your password.")),
-            Length(max=256, message=_l("A password is at most 256 characters.")),
-        ],
-        render_kw={"autocomplete": autocomplete},
+        validators=[InputRequired(_l("Please enter your password.")), PasswordLength(new=False)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
 class RegisterForm(BaseForm):
     email = _email_field()
     display_name = _display_name_field()
-    password = _new_password_field(_l("Password"))
+    password = new_password_field(_l("Password"))
     submit = SubmitField(_l("Create account"))
 
 
 class LoginForm(BaseForm):
     email = _email_field()
-    password = _password_field(_l("Password"))
+    password = password_field(_l("Password"))
     submit = SubmitField(_l("Log in"))
 
 
@@ -85,7 +105,7 @@ class ForgotPasswordForm(BaseForm):
 
 
 class ResetPasswordForm(BaseForm):
-    password = _new_password_field(_l("New password"))
+    password = new_password_field(_l("New password"))
     submit = SubmitField(_l("Save new password"))
 
 
@@ -100,13 +120,13 @@ class ProfileForm(BaseForm):
 
 
 class ChangePasswordForm(BaseForm):
-    current_password = _password_field(_l("Current password"))
-    new_password = _new_password_field(_l("New password"))
+    current_password = password_field(_l("Current password"))
+    new_password = new_password_field(_l("New password"))
     submit = SubmitField(_l("Change password"))
 
 
 class DeleteAccountForm(BaseForm):
-    password = _password_field(_l("Your password"))
+    password = password_field(_l("Your password"))
     submit = SubmitField(_l("Delete my account"))
 
 

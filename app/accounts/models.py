@@ -7,13 +7,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import utcnow
 from app.extensions import db
 
+EMAIL_MAX_LENGTH = 254
+DISPLAY_NAME_MAX_LENGTH = 60
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    display_name: Mapped[str] = mapped_column(String(60))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
     # None follows the browser's language.
     locale: Mapped[str | None] = mapped_column(String(8))

@@ -229,6 +229,6 @@ def delete_account():
             db.session.commit()
             logout_user()
             session.clear()
-            flash(_("Your account is deleted. We wish you both well."))
+            flash(_("Your account is deleted. Take good care of yourself."))
             return redirect(url_for("main.index"))
     return render_template("accounts/delete.html", form=form), form_status(form)

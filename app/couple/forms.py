@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired, Length
 
+from app.accounts.forms import password_field
 from app.forms import BaseForm, strip
 
 
@@ -20,12 +21,5 @@ class JoinForm(BaseForm):
 
 
 class LeaveForm(BaseForm):
-    password = PasswordField(
-        _l("Your password"),
-        validators=[
-            InputRequired(_l("Please enter your password.")),
-            Length(max=256, message=_l("A password is at most 256 characters.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = password_field(_l("Your password"))
     submit = SubmitField(_l("Leave the couple"))

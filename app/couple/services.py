@@ -116,7 +116,10 @@ def join_couple(user: User, couple: Couple) -> None:
     if own is not None:
         raise CoupleError(
             "code",
-            _("You are already part of a couple. Leave it first if you want to join another."),
+            _(
+                "You are already in a couple in Duet. "
+                "To join a different one, first leave your current couple."
+            ),
         )
     if is_complete(couple):
         raise CoupleError("code", _("This couple already has two partners."))

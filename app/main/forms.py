@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, SelectField, SubmitField
+from wtforms import HiddenField, SelectField
 
 from app.forms import LANGUAGE_CHOICES, BaseForm
 
@@ -7,4 +7,3 @@ from app.forms import LANGUAGE_CHOICES, BaseForm
 class LanguageForm(BaseForm):
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     next = HiddenField()
-    submit = SubmitField(_l("Switch"))

@@ -76,7 +76,7 @@ def test_one_couple_per_person(ctx, people):
     anna, bram = people("Anna"), people("Bram")
     services.create_couple(anna)
     other = services.create_couple(bram)
-    with pytest.raises(services.CoupleError, match="already part of a couple"):
+    with pytest.raises(services.CoupleError, match="already in a couple"):
         services.join_couple(anna, other)
     with pytest.raises(services.CoupleError):
         services.create_couple(anna)

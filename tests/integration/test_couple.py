@@ -1,0 +1,124 @@
+from sqlalchemy import update
+
+from app.couple.models import Couple
+from app.db import utcnow
+from app.extensions import db
+from tests.conftest import PASSWORD
+
+
+def test_dashboard_greets_and_names_the_partner(partners):
+    anna, bram = partners
+    page = anna.get("/").text
+    assert "Hello, Anna" in page
+    assert "You and Bram are a couple in Duet." in page
+    for step in ("Reflect on your own", "Draft together", "Sign"):
+        assert step in page
+    assert "You and Anna are a couple in Duet." in bram.get("/").text
+
+
+def test_invite_page_shows_a_link_and_a_code(person):
+    anna = person("Anna")
+    code = anna.create_couple()
+    link = anna.invite_link()
+    assert link.startswith("http://duet.test/join/")
+    assert len(code) == 7 and code[3] == "-"
+    assert "Works until" in anna.get("/couple/invite").text
+
+
+def test_waiting_dashboard_points_to_the_invite(person):
+    anna = person("Anna")
+    anna.create_couple()
+    assert "Waiting for your partner" in anna.get("/").text
+
+
+def test_join_with_the_link_after_registering(person, app):
+    anna = person("Anna")
+    anna.create_couple()
+    path = anna.invite_link().removeprefix("http://duet.test")
+    visitor = app.test_client()
+    landing = visitor.get(path)
+    assert landing.status_code == 200
+    assert "Anna invited you to Duet" in landing.text
+    register = visitor.post(
+        f"/register?next={path}",
+        data={"email": "bram@example.com", "display_name": "Bram", "password": PASSWORD},
+    )
+    assert register.location == path
+    assert "Join Anna" in visitor.get(path).text
+    assert visitor.post(path).status_code == 302
+    assert "You and Anna are a couple" in visitor.get("/").text
+    assert "You and Bram are a couple" in anna.get("/").text
+
+
+def test_wrong_code_gets_a_clear_message_and_keeps_the_typed_code(person):
+    anna, bram = person("Anna"), person("Bram")
+    anna.create_couple()
+    response = bram.join("ZZZ-999")
+    assert response.status_code == 400
+    assert 'id="code-error"' in response.text
+    assert "does not match any couple" in response.text
+    assert 'value="ZZZ-999"' in response.text
+
+
+def test_expired_code_is_refused(person, app):
+    anna, bram = person("Anna"), person("Bram")
+    code = anna.create_couple()
+    with app.app_context():
+        db.session.execute(update(Couple).values(invite_expires_at=utcnow()))
+        db.session.commit()
+    response = bram.join(code)
+    assert response.status_code == 400
+    assert "expired" in response.text
+    assert "This invite has expired" in anna.get("/couple/invite").text
+
+
+def test_regenerating_retires_the_old_code_and_link(person):
+    anna, bram = person("Anna"), person("Bram")
+    old_code = anna.create_couple()
+    old_path = anna.invite_link().removeprefix("http://duet.test")
+    anna.post("/couple/invite/renew")
+    new_code = anna.create_couple()
+    assert new_code != old_code
+    assert bram.join(old_code).status_code == 400
+    assert bram.get(old_path).status_code == 404
+    assert bram.join(new_code).status_code == 302
+
+
+def test_third_person_is_told_the_couple_is_full(partners, person):
+    anna, _bram = partners
+    cleo = person("Cleo")
+    with anna.app.app_context():
+        code = db.session.scalar(db.select(Couple.invite_code))
+    response = cleo.join(code)
+    assert response.status_code == 400
+    assert "already has two partners" in response.text
+
+
+def test_someone_already_in_a_couple_cannot_join_another(partners, person):
+    anna, _bram = partners
+    cleo = person("Cleo")
+    code = cleo.create_couple()
+    response = anna.join(code)
+    assert response.status_code == 400
+    assert "already in a couple" in response.text
+
+
+def test_joining_your_own_code_is_refused(person):
+    anna = person("Anna")
+    response = anna.join(anna.create_couple())
+    assert response.status_code == 400
+    assert "your own invite" in response.text
+
+
+def test_leaving_explains_first_and_needs_the_password(partners):
+    anna, bram = partners
+    page = anna.get("/couple/leave").text
+    assert "The couple ends for both of you." in page
+    assert "Bram" in page
+    assert "The couple ends for both of you." in bram.get("/couple/leave").text
+    wrong = anna.post("/couple/leave", data={"password": "not my password"})
+    assert wrong.status_code == 400
+    assert 'id="password-error"' in wrong.text
+    assert anna.post("/couple/leave", data={"password": PASSWORD}).status_code == 302
+    assert "Start with your partner" in bram.get("/").text
+    assert bram.get("/couple/leave").status_code == 404
