@@ -1,0 +1,30 @@
+"""How the route inventory finds a real object for each kind of id in a URL.
+
+Each entry maps a URL argument name to a function that takes the owner (a signed-in
+Person in a complete couple) and returns the value of that argument for an object the
+owner's couple holds. A new kind of id in a URL needs an entry here; the inventory test
+fails and says so until it has one.
+"""
+
+from sqlalchemy import select
+
+from app.accounts.models import Device, User
+from app.extensions import db
+
+
+def _device_of(owner) -> int:
+    with owner.app.app_context():
+        return db.session.scalar(
+            select(Device.id).join(User).where(User.email == owner.email).limit(1)
+        )
+
+
+OWNED_OBJECTS = {
+    "device_id": _device_of,
+}
+
+# Arguments that are not object ids, with the reason each is safe to leave out.
+NOT_OBJECT_IDS = {
+    "filename": "static files are public by design",
+    "token": "an unguessable secret: whoever holds the invite or reset link may use it",
+}

@@ -1,0 +1,114 @@
+"""The route inventory: rules that hold for every URL, including ones added later.
+
+Built from app.url_map, so a new route is covered without anyone editing this file;
+a new public route must be added to PUBLIC_ENDPOINTS on purpose.
+"""
+
+import re
+import tempfile
+
+import pytest
+from flask import url_for
+from werkzeug.routing import IntegerConverter
+
+from app import create_app
+from tests.integration.ownership import NOT_OBJECT_IDS, OWNED_OBJECTS
+
+PUBLIC_ENDPOINTS = {
+    "static",
+    "main.index",
+    "main.language",
+    "accounts.register",
+    "accounts.login",
+    "accounts.forgot_password",
+    "accounts.reset_password",
+    "couple.invitation",
+}
+
+
+def _inventory():
+    with tempfile.TemporaryDirectory() as instance:
+        app = create_app(
+            {
+                "TESTING": True,
+                "INSTANCE_PATH": instance,
+                "SECRET_KEY": "inventory",
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            }
+        )
+        return [
+            (rule.endpoint, method, rule)
+            for rule in app.url_map.iter_rules()
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        ]
+
+
+ROUTES = _inventory()
+POST_ROUTES = [route for route in ROUTES if route[1] == "POST"]
+ROUTES_WITH_IDS = [route for route in ROUTES if set(route[2].arguments) - set(NOT_OBJECT_IDS)]
+
+
+def _name(route) -> str:
+    return f"{route[1]} {route[0]}"
+
+
+def _url(app, rule, values: dict | None = None) -> str:
+    """The rule's URL with the given values, and placeholders for the rest."""
+    values = dict(values or {})
+    for argument in rule.arguments:
+        if argument not in values:
+            converter = rule._converters[argument]
+            values[argument] = 1 if isinstance(converter, IntegerConverter) else "placeholder"
+    with app.test_request_context():
+        return url_for(rule.endpoint, **values)
+
+
+def test_public_list_names_only_real_endpoints():
+    endpoints = {endpoint for endpoint, _method, _rule in ROUTES}
+    assert PUBLIC_ENDPOINTS <= endpoints
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=_name)
+def test_anonymous_visitors_are_sent_to_login_unless_public(app, route):
+    endpoint, method, rule = route
+    response = app.test_client().open(_url(app, rule), method=method)
+    assert response.status_code < 500
+    if endpoint in PUBLIC_ENDPOINTS:
+        assert "/login" not in (response.location or "")
+    else:
+        assert response.status_code == 302, f"{endpoint} answered an anonymous visitor"
+        assert response.location.startswith("/login")
+
+
+@pytest.mark.parametrize("route", POST_ROUTES, ids=_name)
+def test_every_post_needs_a_csrf_token(make_app, route):
+    _endpoint, _method, rule = route
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post(_url(app, rule), data={"anything": "at all"})
+    assert response.status_code == 400
+    assert "This form has expired" in response.text
+
+
+@pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=_name)
+def test_objects_of_another_couple_answer_404(app, partners, person, route):
+    endpoint, method, rule = route
+    owner, _partner = partners
+    stranger, stranger_partner = person("Cleo"), person("Dirk")
+    assert stranger_partner.join(stranger.create_couple()).status_code == 302
+
+    values = {}
+    for argument in rule.arguments:
+        if argument in NOT_OBJECT_IDS:
+            continue
+        assert argument in OWNED_OBJECTS, (
+            f"{endpoint} takes <{argument}>: add a factory for it to tests/integration/ownership.py"
+        )
+        values[argument] = OWNED_OBJECTS[argument](owner)
+    url = _url(app, rule, values)
+
+    response = stranger.client.open(url, method=method)
+    assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+    if method == "GET":
+        assert owner.client.open(url, method=method).status_code != 404
+    assert not re.search(re.escape(owner.email), response.text)
