@@ -65,7 +65,7 @@ def _url(app, rule, values: dict | None = None) -> str:
 
 def test_public_list_names_only_real_endpoints():
     endpoints = {endpoint for endpoint, _method, _rule in ROUTES}
-    assert PUBLIC_ENDPOINTS <= endpoints
+    assert endpoints >= PUBLIC_ENDPOINTS
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=_name)
