@@ -53,6 +53,9 @@ def test_settings(tmp_path, database_url: str, **overrides) -> dict:
     return settings
 
 
+test_settings.__test__ = False  # a helper, not a test, wherever it is imported
+
+
 def _clean(app) -> None:
     with app.app_context():
         if POSTGRES_URL:

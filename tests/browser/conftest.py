@@ -1,0 +1,260 @@
+"""Browser fixtures: a live Duet server, Debian's Chromium through Playwright, and an axe check.
+
+The browser tests skip when Chromium or Playwright is missing, with a hint how to get them;
+with CI set they fail instead, so CI can never go green without them.
+"""
+
+import logging
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+PHONE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"
+)
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+    "user_agent": PHONE_USER_AGENT,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+AXE_REPORT = SCREENSHOTS / "axe-findings.txt"
+BLOCKING_IMPACTS = {"serious", "critical"}
+TIMEOUT_MS = 5_000
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+def _unavailable(reason: str):
+    message = (
+        f"browser tests need Debian's Chromium and Playwright: {reason}. "
+        "Enable them with `apt-get install -y chromium` and `pip install -e '.[test]'`."
+    )
+    if _in_ci():
+        pytest.fail(f"CI is set, so browser tests may not be skipped: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def _shared_conftest(config):
+    """tests/conftest.py as pytest loaded it, so its helpers are reused rather than copied."""
+    path = Path(__file__).resolve().parent.parent / "conftest.py"
+    for plugin in config.pluginmanager.get_plugins():
+        source = getattr(plugin, "__file__", None)
+        if source and Path(source).resolve() == path:
+            return plugin
+    raise RuntimeError(f"{path} is not loaded as a conftest")
+
+
+# --- The live server -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_server(request, tmp_path_factory, database_url_factory):
+    """Duet served over real HTTP on a free port, CSRF on; yields the base URL."""
+    shared = _shared_conftest(request.config)
+    tmp_path = tmp_path_factory.mktemp("live")
+    settings = shared.test_settings(
+        tmp_path,
+        database_url_factory(),
+        RATELIMIT_ENABLED=False,
+        WTF_CSRF_ENABLED=True,
+    )
+    app = create_app(settings)
+    shared._clean(app)  # the schema, and on PostgreSQL empty tables
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    # Links in invites are built from PUBLIC_URL; point it at this server.
+    app.config["PUBLIC_URL"] = base_url
+    thread = threading.Thread(target=server.serve_forever, name="duet-live-server", daemon=True)
+    thread.start()
+    try:
+        yield base_url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+# --- The browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        _unavailable(f"Playwright cannot be imported ({error})")
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Visits:
+    """What each context's pages loaded, so a test cannot visit a page without checking it."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.loaded: set[str] = set()  # "<context label> <path>"
+        self.checked: set[str] = set()
+        self.server_errors: list[str] = []
+        self.console_errors: list[str] = []
+
+    def path(self, url: str) -> str | None:
+        if not url.startswith(self.base_url):
+            return None
+        return urlsplit(url).path
+
+    def watch(self, page, label: str) -> None:
+        def navigated(frame):
+            if frame == page.main_frame and (path := self.path(frame.url)):
+                self.loaded.add(f"{label} {path}")
+
+        def responded(response):
+            if response.status >= 500:
+                self.server_errors.append(f"{response.status} {response.url}")
+
+        def logged(message):
+            # A page answered 400 or 404 on purpose logs "Failed to load resource"; that's fine.
+            if message.type == "error" and "Failed to load resource" not in message.text:
+                self.console_errors.append(f"{label} {page.url}: {message.text}")
+
+        page.on("framenavigated", navigated)
+        page.on("response", responded)
+        page.on("console", logged)
+        page.on("pageerror", lambda error: self.console_errors.append(f"{label}: {error}"))
+
+
+@pytest.fixture
+def visits(live_server):
+    record = Visits(live_server)
+    yield record
+    unchecked = sorted(key for key in record.loaded if key not in record.checked)
+    assert not unchecked, f"pages visited without check(page, name): {unchecked}"
+
+
+@pytest.fixture
+def new_context(browser, live_server, visits):
+    """A factory for fresh browser contexts, each a separate person's phone (or desktop).
+
+    new_context("nl-NL") gives a Dutch phone: Accept-Language follows the locale.
+    """
+    contexts = []
+
+    def make(locale: str = "en-GB", *, desktop: bool = False, storage_state=None):
+        label = f"{locale}{'-desktop' if desktop else ''}#{len(contexts) + 1}"
+        context = browser.new_context(
+            base_url=live_server,
+            locale=locale,
+            storage_state=storage_state,
+            **(DESKTOP if desktop else PHONE),
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        context.on("page", lambda page: visits.watch(page, label))
+        context.duet_label = label
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+# --- The check every visited page gets ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def axe(browser):
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError as error:
+        _unavailable(f"axe-playwright-python cannot be imported ({error})")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    AXE_REPORT.write_text("")
+    return Axe()
+
+
+def _describe(violations) -> str:
+    lines = []
+    for violation in violations:
+        targets = "; ".join(" ".join(node["target"]) for node in violation["nodes"])
+        lines.append(f"  {violation['id']} ({violation['impact']}): {targets}")
+        lines.append(f"    {violation['help']} <{violation['helpUrl']}>")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def check(axe, visits):
+    """check(page, name): a full-page screenshot to tests/screenshots/<name>.png, then axe.
+
+    Fails on any serious or critical violation, naming the rules and the elements; every
+    finding, whatever its impact, is also appended to tests/screenshots/axe-findings.txt.
+    """
+    names = set()
+
+    def run(page, name: str):
+        assert name not in names, f"two checks named {name!r}"
+        names.add(name)
+        page.wait_for_load_state("load")
+        assert not visits.server_errors, f"server errors: {visits.server_errors}"
+        assert not visits.console_errors, f"browser console errors: {visits.console_errors}"
+
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        violations = axe.run(page).response["violations"]
+        if violations:
+            with AXE_REPORT.open("a") as report:
+                report.write(f"{name} ({page.url}):\n{_describe(violations)}\n")
+        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        assert not blocking, f"axe on {name} ({page.url}):\n{_describe(blocking)}"
+
+        label = page.context.duet_label
+        if path := visits.path(page.url):
+            visits.checked.add(f"{label} {path}")
+
+    return run
+
+
+@pytest.fixture
+def screenshot(axe):
+    """screenshot(page, name): the viewport only, for a moment on a page already checked."""
+
+    def take(page, name: str):
+        page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+    return take
