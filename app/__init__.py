@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as settings
+from app.content import ContentError, load_library
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     app.config.update(settings.DEFAULTS)
+    app.config["CONTENT_PATH"] = str(ROOT / "agreements")
     app.config.update(settings.from_environment(instance_path))
     if test_config:
         app.config.update(test_config)
@@ -59,6 +61,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.session_interface = SessionInterface()
 
+    try:
+        app.extensions["duet.content"] = load_library(Path(app.config["CONTENT_PATH"]))
+    except ContentError as error:
+        # One line naming the file and the field, not a traceback.
+        raise SystemExit(f"Duet cannot start: {error}") from None
     _init_extensions(app)
     _register_blueprints(app)
     _register_security_headers(app)

@@ -6,6 +6,8 @@ import click
 from babel.messages.frontend import CommandLineInterface
 from flask import Flask
 
+from app.content import ContentError, load_library
+
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "app" / "translations"
 POT = ROOT / "messages.pot"
@@ -32,6 +34,23 @@ def extract(pot: Path = POT) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    @app.cli.group()
+    def content():
+        """Work with the content library in agreements/."""
+
+    @content.command()
+    def check():
+        """Validate agreements/ exactly as start-up does."""
+        load_library.cache_clear()
+        try:
+            library = load_library(Path(app.config["CONTENT_PATH"]))
+        except ContentError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"OK: {len(library.prompts)} prompts in {len(library.themes)} themes, "
+            f"{len(library.clauses)} clauses, {len(library.starters)} starters."
+        )
+
     @app.cli.group()
     def translate():
         """Extract, update and compile the translation catalogs."""

@@ -39,9 +39,7 @@ def test_upgrade_from_nothing_matches_the_models(tmp_path):
             tables = set(inspect(db.engine).get_table_names())
             assert {"users", "devices", "couples", "memberships"} <= tables
             with db.engine.connect() as connection:
-                differences = compare_metadata(
-                    MigrationContext.configure(connection), db.metadata
-                )
+                differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
             assert differences == [], "the models changed: run `flask db migrate`"
             downgrade(revision="base")
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
