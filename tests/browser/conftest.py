@@ -132,13 +132,20 @@ class Visits:
         self.base_url = base_url
         self.loaded: set[str] = set()  # "<context label> <path>"
         self.checked: set[str] = set()
-        self.server_errors: list[str] = []
+        self.failed_responses: list[str] = []
         self.console_errors: list[str] = []
+        self.third_party: list[str] = []
+
+    def is_outside(self, url: str) -> bool:
+        return not url.startswith(f"{self.base_url}/")
+
+    def refuse(self, route) -> None:
+        """Duet makes no third-party requests: no CDN, no fonts, no analytics."""
+        self.third_party.append(route.request.url)
+        route.abort()
 
     def path(self, url: str) -> str | None:
-        if not url.startswith(self.base_url):
-            return None
-        return urlsplit(url).path
+        return None if self.is_outside(url) else urlsplit(url).path
 
     def watch(self, page, label: str) -> None:
         def navigated(frame):
@@ -146,11 +153,13 @@ class Visits:
                 self.loaded.add(f"{label} {path}")
 
         def responded(response):
-            if response.status >= 500:
-                self.server_errors.append(f"{response.status} {response.url}")
+            # A page may answer 400 or 404 on purpose; its stylesheet or script may not.
+            document = response.request.resource_type == "document"
+            if response.status >= 500 or (response.status >= 400 and not document):
+                self.failed_responses.append(f"{response.status} {response.url}")
 
         def logged(message):
-            # A page answered 400 or 404 on purpose logs "Failed to load resource"; that's fine.
+            # Those failed responses are caught above, with their URL.
             if message.type == "error" and "Failed to load resource" not in message.text:
                 self.console_errors.append(f"{label} {page.url}: {message.text}")
 
@@ -186,6 +195,7 @@ def new_context(browser, live_server, visits):
         )
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
+        context.route(visits.is_outside, visits.refuse)
         context.on("page", lambda page: visits.watch(page, label))
         context.duet_label = label
         contexts.append(context)
@@ -219,21 +229,27 @@ def _describe(violations) -> str:
     return "\n".join(lines)
 
 
+@pytest.fixture(scope="session")
+def screenshot_names():
+    """Names used so far in this run, so no screenshot silently replaces another."""
+    return set()
+
+
 @pytest.fixture
-def check(axe, visits):
+def check(axe, visits, screenshot_names):
     """check(page, name): a full-page screenshot to tests/screenshots/<name>.png, then axe.
 
     Fails on any serious or critical violation, naming the rules and the elements; every
     finding, whatever its impact, is also appended to tests/screenshots/axe-findings.txt.
     """
-    names = set()
 
     def run(page, name: str):
-        assert name not in names, f"two checks named {name!r}"
-        names.add(name)
+        assert name not in screenshot_names, f"two screenshots named {name!r}"
+        screenshot_names.add(name)
         page.wait_for_load_state("load")
-        assert not visits.server_errors, f"server errors: {visits.server_errors}"
+        assert not visits.failed_responses, f"failed responses: {visits.failed_responses}"
         assert not visits.console_errors, f"browser console errors: {visits.console_errors}"
+        assert not visits.third_party, f"third-party requests: {visits.third_party}"
 
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
         violations = axe.run(page).response["violations"]
@@ -241,7 +257,12 @@ def check(axe, visits):
             with AXE_REPORT.open("a") as report:
                 report.write(f"{name} ({page.url}):\n{_describe(violations)}\n")
         blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-        assert not blocking, f"axe on {name} ({page.url}):\n{_describe(blocking)}"
+        if blocking:
+            pytest.fail(
+                f"axe found serious or critical problems on {name} ({page.url}):\n"
+                + _describe(blocking),
+                pytrace=False,
+            )
 
         label = page.context.duet_label
         if path := visits.path(page.url):
@@ -251,10 +272,12 @@ def check(axe, visits):
 
 
 @pytest.fixture
-def screenshot(axe):
+def screenshot(axe, screenshot_names):
     """screenshot(page, name): the viewport only, for a moment on a page already checked."""
 
     def take(page, name: str):
+        assert name not in screenshot_names, f"two screenshots named {name!r}"
+        screenshot_names.add(name)
         page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
     return take

@@ -75,11 +75,15 @@ def expect_no_error(page, field_id: str):
     expect(page.locator(f"#{field_id}")).not_to_have_attribute("aria-invalid", "true")
 
 
-def logged_out_tour(page, check, lang: str):
-    """Welcome, login, forgot password and the register page, as someone new sees them."""
+def logged_out_tour(page, check, lang: str) -> str:
+    """Welcome, login, forgot password and the register page, as someone new sees them.
+
+    Returns the welcome page's heading, to compare the two languages.
+    """
     open_page(page, "/")
     expect_language(page, lang)
     check(page, f"welcome-{lang}")
+    heading = page.locator("h1").inner_text()
     follow(page, 'main a[href="/login"]')
     check(page, f"login-{lang}")
     follow(page, 'main a[href="/forgot-password"]')
@@ -88,6 +92,7 @@ def logged_out_tour(page, check, lang: str):
     follow(page, 'main a[href^="/register"]')
     expect_language(page, lang)
     check(page, f"register-{lang}")
+    return heading
 
 
 def keyboard_from_the_top(page, screenshot):
@@ -97,8 +102,8 @@ def keyboard_from_the_top(page, screenshot):
     assert "skip-link" in focus["className"], f"first Tab went to {focus}"
     assert focus["outlineStyle"] != "none" and focus["outlineWidth"] >= 2, focus
     viewport = page.viewport_size
-    assert 0 <= focus["left"] and focus["right"] <= viewport["width"], focus
-    assert 0 <= focus["top"] and focus["bottom"] <= viewport["height"], focus
+    assert focus["left"] >= 0 and focus["right"] <= viewport["width"], focus
+    assert focus["top"] >= 0 and focus["bottom"] <= viewport["height"], focus
     screenshot(page, "keyboard-skip-link-en")
 
     page.keyboard.press("Enter")
@@ -139,7 +144,7 @@ def test_two_partners_find_each_other(new_context, check, screenshot, live_serve
     bram = new_context("nl-NL").new_page()
 
     # Anna, in English, looks around, then registers after one empty try.
-    logged_out_tour(anna, check, "en")
+    english_welcome = logged_out_tour(anna, check, "en")
     open_page(anna, "/")
     keyboard_from_the_top(anna, screenshot)
     follow(anna, 'main a[href^="/register"]')
@@ -168,7 +173,8 @@ def test_two_partners_find_each_other(new_context, check, screenshot, live_serve
     check(anna, "dashboard-waiting-en")
 
     # Bram, in Dutch, looks around, registers after a half-filled try, and types the code.
-    logged_out_tour(bram, check, "nl")
+    dutch_welcome = logged_out_tour(bram, check, "nl")
+    assert dutch_welcome != english_welcome, "the Dutch welcome page is not translated"
     bram.locator("#email").fill("bram@example.com")
     bram.locator("#password").fill("short")
     follow(bram, SUBMIT, status=400)
