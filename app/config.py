@@ -41,6 +41,8 @@ def from_environment(instance_path: Path) -> dict:
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "TRUST_PROXY": _flag("TRUST_PROXY"),
+        # Where "Quick exit" leads: a neutral page, opened in place of the current one.
+        "QUICK_EXIT_URL": os.environ.get("QUICK_EXIT_URL", "https://www.wikipedia.org/"),
         # Without a mail server, messages go to the log so development needs no SMTP.
         "MAIL_BACKEND": "smtp" if mail_server else "app.mailing",
         "MAIL_SERVER": mail_server or "localhost",
@@ -77,4 +79,5 @@ DEFAULTS = {
     "INVITE_VALID_FOR": timedelta(days=7),
     # Seen-at times are written at most this often, so a page view is not a write.
     "DEVICE_TOUCH_INTERVAL": timedelta(minutes=5),
+    "ANSWER_MAX_LENGTH": 5000,
 }

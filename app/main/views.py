@@ -3,11 +3,13 @@ from flask_babel import refresh
 from flask_login import current_user
 
 from app.accounts.forms import ButtonForm
+from app.content import library
 from app.couple import services as couples
 from app.extensions import db
 from app.main import bp
 from app.main.forms import LanguageForm
 from app.navigation import safe_next
+from app.reflection import services as reflections
 
 
 @bp.get("/")
@@ -15,10 +17,13 @@ def index():
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
     couple = couples.couple_of(current_user)
+    progress = reflections.progress(current_user, library())
     return render_template(
         "main/dashboard.html",
         couple=couple,
         partner=couples.partner_of(current_user, couple) if couple else None,
+        answered=sum(item.answered for item in progress),
+        prompts=sum(len(item.prompts) for item in progress),
         form=ButtonForm(),
     )
 

@@ -26,5 +26,6 @@ OWNED_OBJECTS = {
 # Arguments that are not object ids, with the reason each is safe to leave out.
 NOT_OBJECT_IDS = {
     "filename": "static files are public by design",
+    "prompt_id": "a prompt of the shared content library; answers are always the reader's own",
     "token": "an unguessable secret: whoever holds the invite or reset link may use it",
 }

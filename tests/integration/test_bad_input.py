@@ -22,7 +22,14 @@ ODD_VALUES = {
 }
 
 # Pages to read forms from: as a person alone, and as a member of a couple.
-PAGES_ALONE = ["/", "/settings", "/settings/delete", "/couple/join"]
+PAGES_ALONE = [
+    "/",
+    "/settings",
+    "/settings/delete",
+    "/couple/join",
+    "/reflection/prompts/last-silence",
+    "/reflection/pattern-check",
+]
 PAGES_IN_COUPLE = ["/", "/settings", "/couple/leave", "/couple/invite"]
 PAGES_ANONYMOUS = ["/register", "/login", "/forgot-password"]
 # Forms whose only effect is to end the session; feeding them values proves nothing.
@@ -97,6 +104,7 @@ def test_forms_of_a_person_alone(person):
     forms = _covered_forms(anna.client, PAGES_ALONE)
     actions = {action for action, _fields in forms}
     assert {"/settings/profile", "/settings/password", "/couple/join"} <= actions
+    assert {"/reflection/prompts/last-silence", "/reflection/pattern-check"} <= actions
     for action, fields in forms:
         _hammer(anna.client, action, fields)
         assert anna.get("/settings").status_code == 200, f"{action} ended the session"

@@ -23,6 +23,7 @@ PUBLIC_ENDPOINTS = {
     "accounts.forgot_password",
     "accounts.reset_password",
     "couple.invitation",
+    "reflection.help_page",
 }
 
 

@@ -12,7 +12,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DUTCH = ROOT / "app" / "translations" / "nl" / "LC_MESSAGES"
 
 # Words a template may show untranslated: the name, a format, and each language's own name.
-UNTRANSLATED_WORDS = {"Duet", "(JSON)", "Switch to English", "Naar Nederlands"}
+UNTRANSLATED_WORDS = {
+    "Duet",
+    "(JSON)",
+    "Switch to English",
+    "Naar Nederlands",
+    "Veilig Thuis",
+    "findahelpline.com",
+}
 
 
 def _catalog():

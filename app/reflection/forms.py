@@ -1,0 +1,43 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
+from wtforms.validators import InputRequired
+
+from app.content.schema import Library
+from app.forms import BaseForm
+
+
+class AnswerForm(BaseForm):
+    text = TextAreaField(_l("Your answer"), render_kw={"rows": 8})
+    save = SubmitField(_l("Save"))
+    save_next = SubmitField(_l("Save and go on"))
+
+
+FREQUENCY_CHOICES = [
+    SelectChoice("not-really", _l("Not really")),
+    SelectChoice("sometimes", _l("Sometimes")),
+    SelectChoice("often", _l("Often")),
+]
+
+
+def pattern_check_form(library: Library, locale: str, **kwargs) -> BaseForm:
+    """One question per statement in the content library, plus a private note."""
+
+    class PatternCheckForm(BaseForm):
+        note = TextAreaField(
+            _l("Anything you want to note for yourself"),
+            description=_l("Only you can see this."),
+            render_kw={"rows": 4},
+        )
+        submit = SubmitField(_l("See what fits"))
+
+    for statement in library.pattern_check.statements:
+        setattr(
+            PatternCheckForm,
+            f"statement_{statement.id}",
+            RadioField(
+                statement.text(locale),
+                choices=FREQUENCY_CHOICES,
+                validators=[InputRequired(_l("Please choose one."))],
+            ),
+        )
+    return PatternCheckForm(**kwargs)

@@ -1,0 +1,87 @@
+"""The privacy canary: a partner's private words reach no page the other partner can open.
+
+Every GET route in app.url_map is requested as partner B, with every value its URL can
+take, so pages added later are covered too.
+"""
+
+import json
+import uuid
+
+from sqlalchemy import select
+
+from app.accounts.models import Device, User
+from app.content import load_library
+from app.couple.models import Couple
+from app.extensions import db
+from tests.integration.test_routes import ROUTES, _url
+from tests.unit.test_content import AGREEMENTS
+
+LIBRARY = load_library(AGREEMENTS)
+
+
+def _values_for(argument: str, reader, app) -> list:
+    with app.app_context():
+        if argument == "prompt_id":
+            return [prompt.id for prompt in LIBRARY.prompts]
+        if argument == "device_id":
+            return list(
+                db.session.scalars(select(Device.id).join(User).where(User.email == reader.email))
+            )
+        if argument == "token":
+            return list(db.session.scalars(select(Couple.invite_token)))
+    raise AssertionError(f"the privacy canary does not know how to fill <{argument}>")
+
+
+def _every_page(reader, app):
+    """(url, body) for every GET route the reader can open, with every argument value."""
+    for endpoint, method, rule in ROUTES:
+        if method != "GET" or endpoint == "static":
+            continue
+        combinations = [{}]
+        for argument in rule.arguments:
+            combinations = [
+                {**combo, argument: value}
+                for combo in combinations
+                for value in _values_for(argument, reader, app)
+            ]
+        for values in combinations:
+            url = _url(app, rule, values)
+            response = reader.get(url, follow_redirects=True)
+            assert response.status_code < 500, url
+            yield url, response.get_data(as_text=True)
+
+
+def test_private_words_never_reach_the_partner(partners, app):
+    anna, bram = partners
+    canary = f"canary-{uuid.uuid4().hex}"
+    shared = f"shared-{uuid.uuid4().hex}"
+    first, second = LIBRARY.prompts[0], LIBRARY.prompts[1]
+    anna.post(f"/reflection/prompts/{first.id}", data={"text": f"Private {canary}"})
+    anna.post(f"/reflection/prompts/{second.id}/autosave", data={"text": f"Mine {canary}"})
+    check = {"note": f"Note {canary}"}
+    for statement in LIBRARY.pattern_check.statements:
+        check[f"statement_{statement.id}"] = "often"
+    assert anna.post("/reflection/pattern-check", data=check).status_code == 302
+
+    pages = 0
+    for url, body in _every_page(bram, app):
+        pages += 1
+        assert canary not in body, f"{url} shows Anna's private words to Bram"
+        assert "Silence used to pressure" not in body, f"{url} reveals Anna's pattern check"
+    assert pages > len(LIBRARY.prompts)
+    export = bram.get("/settings/export").get_data(as_text=True)
+    assert canary not in export
+    assert json.loads(export)["pattern_check"] is None
+
+    third = LIBRARY.prompts[2]
+    anna.post(f"/reflection/prompts/{third.id}", data={"text": f"For Bram {shared}"})
+    anna.post(f"/reflection/prompts/{third.id}/share")
+    seen = [url for url, body in _every_page(bram, app) if shared in body]
+    assert seen == ["/reflection"]
+    overview = bram.get("/reflection").get_data(as_text=True)
+    assert overview.count("Shared by Anna") == 1
+    assert canary not in overview
+
+    anna.post(f"/reflection/prompts/{third.id}/unshare")
+    assert not [url for url, body in _every_page(bram, app) if shared in body]
+    assert canary in anna.get(f"/reflection/prompts/{first.id}").get_data(as_text=True)

@@ -1,0 +1,212 @@
+import json
+
+import pytest
+
+from app.content import load_library
+from app.extensions import db
+from app.reflection.models import Answer
+from tests.conftest import PASSWORD
+from tests.unit.test_content import AGREEMENTS
+
+LIBRARY = load_library(AGREEMENTS)
+FIRST, SECOND = LIBRARY.prompts[0], LIBRARY.prompts[1]
+
+
+def answer(person, prompt, text, **extra):
+    return person.post(f"/reflection/prompts/{prompt.id}", data={"text": text, **extra})
+
+
+def test_overview_lists_themes_with_progress(person):
+    anna = person("Anna")
+    page = anna.get("/reflection").text
+    for theme in LIBRARY.themes:
+        assert theme.en in page
+    total = len(LIBRARY.prompts_of(FIRST.theme))
+    assert f"0 of {total} answered" in page
+    assert answer(anna, FIRST, "It started over the dishes.").status_code == 302
+    assert f"1 of {total} answered" in anna.get("/reflection").text
+
+
+def test_one_prompt_at_a_time_with_back_and_skip(person):
+    anna = person("Anna")
+    page = anna.get(f"/reflection/prompts/{SECOND.id}").text
+    assert SECOND.en in page
+    assert f'href="/reflection/prompts/{FIRST.id}"' in page
+    assert f'href="/reflection/prompts/{LIBRARY.prompts[2].id}"' in page
+    assert "Question 2 of" in page
+
+
+def test_save_and_go_on_moves_to_the_next_prompt(person):
+    anna = person("Anna")
+    response = answer(anna, FIRST, "An answer.", save_next="1")
+    assert response.location == f"/reflection/prompts/{SECOND.id}"
+    assert "An answer." in anna.get(f"/reflection/prompts/{FIRST.id}").text
+
+
+def test_answers_can_be_edited_and_cleared(person, app):
+    anna = person("Anna")
+    answer(anna, FIRST, "First thoughts.")
+    answer(anna, FIRST, "Second thoughts.")
+    page = anna.get(f"/reflection/prompts/{FIRST.id}").text
+    assert "Second thoughts." in page and "First thoughts." not in page
+    answer(anna, FIRST, "   ")
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Answer.id))) == 0
+
+
+def test_an_answer_that_is_too_long_is_kept_with_a_message(person, app):
+    anna = person("Anna")
+    text = "word " * 1001
+    response = answer(anna, FIRST, text)
+    assert response.status_code == 400
+    assert 'id="text-error"' in response.text
+    assert "at most 5000 characters" in response.text
+    assert text.strip() in response.text
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Answer.id))) == 0
+
+
+def test_autosave_answers_in_json(person):
+    anna = person("Anna")
+    response = anna.post(f"/reflection/prompts/{FIRST.id}/autosave", data={"text": "Typing..."})
+    assert response.status_code == 200
+    assert response.json == {"saved": True, "shared": False}
+    assert "Typing..." in anna.get(f"/reflection/prompts/{FIRST.id}").text
+    too_long = anna.post(f"/reflection/prompts/{FIRST.id}/autosave", data={"text": "x" * 5001})
+    assert too_long.status_code == 400
+    assert "at most 5000 characters" in too_long.json["error"]
+    assert "Typing..." in anna.get(f"/reflection/prompts/{FIRST.id}").text
+
+
+def test_unknown_prompt_is_404(person):
+    anna = person("Anna")
+    assert anna.get("/reflection/prompts/no-such-prompt").status_code == 404
+    assert anna.post("/reflection/prompts/no-such-prompt/share").status_code == 404
+
+
+def test_sharing_shows_exactly_that_answer_to_the_partner(partners):
+    anna, bram = partners
+    answer(anna, FIRST, "Shared thought about the dishes.")
+    answer(anna, SECOND, "A private thought nobody else reads.")
+    assert "Shared thought" not in bram.get("/reflection").text
+
+    assert anna.post(f"/reflection/prompts/{FIRST.id}/share").status_code == 302
+    page = bram.get("/reflection").text
+    assert "Shared thought about the dishes." in page
+    assert "Shared by Anna" in page
+    assert FIRST.en in page
+    assert "A private thought" not in page
+    assert "Shared: Bram can read this answer." in anna.get(f"/reflection/prompts/{FIRST.id}").text
+
+    assert anna.post(f"/reflection/prompts/{FIRST.id}/unshare").status_code == 302
+    page = bram.get("/reflection").text
+    assert "Shared thought" not in page
+    assert "Anna has not shared any answers with you yet." in page
+
+
+def test_sharing_needs_an_answer_and_a_couple(person):
+    anna = person("Anna")
+    anna.post(f"/reflection/prompts/{FIRST.id}/share")
+    assert "Write an answer first" in anna.get(f"/reflection/prompts/{FIRST.id}").text
+    answer(anna, FIRST, "Something.")
+    anna.post(f"/reflection/prompts/{FIRST.id}/share")
+    assert "once you are in a couple" in anna.get(f"/reflection/prompts/{FIRST.id}").text
+
+
+def test_leaving_the_couple_unshares_so_a_new_partner_sees_nothing(partners, person):
+    anna, bram = partners
+    answer(anna, FIRST, "Meant for Bram only.")
+    anna.post(f"/reflection/prompts/{FIRST.id}/share")
+    anna.post("/couple/leave", data={"password": PASSWORD})
+    cleo = person("Cleo")
+    assert cleo.join(anna.create_couple()).status_code == 302
+    assert "Meant for Bram only." not in cleo.get("/reflection").text
+    assert "Meant for Bram only." not in bram.get("/reflection").text
+
+
+def test_answers_point_to_clauses(person):
+    anna = person("Anna")
+    prompt = next(p for p in LIBRARY.prompts if "own-share-first" in p.suggests)
+    answer(anna, prompt, "My part was raising my voice.")
+    page = anna.get("/reflection").text
+    assert "Your answers suggest these clauses" in page
+    assert LIBRARY.clause("own-share-first").title.en in page
+
+
+def _check(person, level_by_pattern: dict, note=""):
+    data = {"note": note}
+    for statement in LIBRARY.pattern_check.statements:
+        data[f"statement_{statement.id}"] = level_by_pattern.get(statement.pattern, "not-really")
+    return person.post("/reflection/pattern-check", data=data)
+
+
+@pytest.mark.parametrize(
+    ("levels", "title"),
+    [
+        ({"one-off": "often"}, "A one-off after a heated moment"),
+        ({"recurring": "often", "one-off": "sometimes"}, "Every argument ends in silence"),
+        ({"recurring": "often", "control": "sometimes"}, "Silence used to pressure or control"),
+    ],
+)
+def test_pattern_check_explains_what_helps(person, levels, title):
+    anna = person("Anna")
+    assert _check(anna, levels).location == "/reflection/pattern-check/result"
+    page = anna.get("/reflection/pattern-check/result").text
+    assert title in page
+    assert "What tends to help" in page
+    if "control" in levels:
+        assert "0800-2000" in page and "112" in page and "findahelpline.com" in page
+    else:
+        assert "0800-2000" not in page
+
+
+def test_pattern_check_needs_every_statement_and_keeps_the_note(person):
+    anna = person("Anna")
+    response = anna.post("/reflection/pattern-check", data={"note": "My own note"})
+    assert response.status_code == 400
+    assert response.text.count("Please choose one.") == len(LIBRARY.pattern_check.statements)
+    assert "My own note" in response.text
+
+
+def test_pattern_check_can_be_deleted(person):
+    anna = person("Anna")
+    _check(anna, {"one-off": "often"})
+    anna.post("/reflection/pattern-check/forget")
+    assert anna.get("/reflection/pattern-check/result").location == "/reflection/pattern-check"
+
+
+def test_help_page_is_public_with_quick_exit(client, person):
+    page = client.get("/help").text
+    assert "0800-2000" in page and "112" in page
+    assert "data-quick-exit" in page
+    assert "History" in page
+    anna = person("Anna")
+    for path in ("/reflection", f"/reflection/prompts/{FIRST.id}", "/reflection/pattern-check"):
+        assert 'class="quick-exit" href="https://www.wikipedia.org/"' in anna.get(path).text
+
+
+def test_export_holds_own_answers_and_check_only(partners):
+    anna, bram = partners
+    answer(anna, FIRST, "Anna's private words.")
+    answer(anna, SECOND, "Anna's shared words.")
+    anna.post(f"/reflection/prompts/{SECOND.id}/share")
+    _check(anna, {"control": "often"}, note="Anna's note")
+    mine = json.loads(anna.get("/settings/export").data)
+    assert {item["answer"] for item in mine["reflection_answers"]} == {
+        "Anna's private words.",
+        "Anna's shared words.",
+    }
+    assert mine["pattern_check"]["pattern"] == "control"
+    assert mine["pattern_check"]["note"] == "Anna's note"
+    theirs = bram.get("/settings/export").data
+    assert b"Anna's" not in theirs
+    assert json.loads(theirs)["pattern_check"] is None
+
+
+def test_deleting_the_account_deletes_the_answers(person, app):
+    anna = person("Anna")
+    answer(anna, FIRST, "Words.")
+    _check(anna, {"one-off": "often"})
+    anna.post("/settings/delete", data={"password": PASSWORD})
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Answer.id))) == 0
