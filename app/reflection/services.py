@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.accounts.services import exporting
+from app.content.schema import Clause, Library, Prompt, Theme
 from app.couple.models import Couple
 from app.couple.services import couple_of
-from app.content.schema import Clause, Library, Prompt, Theme
 from app.db import as_utc
 from app.extensions import db
 from app.reflection.models import Answer, PatternCheck
