@@ -1,0 +1,115 @@
+"""Reflection on two phones: private answers, sharing one, autosave through a dropped
+connection, the pattern check, the help page and quick exit."""
+
+import re
+
+import pytest
+
+from tests.browser.test_partners import SUBMIT, expect, fill_registration, follow, open_page
+
+pytestmark = pytest.mark.browser
+
+
+def register(page, check, email: str, name: str, lang: str):
+    open_page(page, "/register")
+    check(page, f"reflect-register-{name}-{lang}")
+    fill_registration(page, email, name)
+    check(page, f"reflect-home-{name}-{lang}")
+
+
+def couple(new_context, check):
+    """Anna (English) and Bram (Dutch), registered and joined; returns their pages."""
+    anna = new_context("en-GB").new_page()
+    register(anna, check, "anna.reflects@example.com", "Anna", "en")
+    follow(anna, 'main form[action="/couple/new"] button')
+    check(anna, "reflect-invite-en")
+    code = anna.locator(".invite-code").inner_text()
+    bram = new_context("nl-NL").new_page()
+    register(bram, check, "bram.reflects@example.com", "Bram", "nl")
+    follow(bram, 'main a[href="/couple/join"]')
+    check(bram, "reflect-join-nl")
+    bram.locator("#code").fill(code)
+    follow(bram, SUBMIT)
+    expect(bram.locator("main")).to_contain_text("Anna")
+    return anna, bram
+
+
+def test_private_answers_one_shared_and_unshared(new_context, check):
+    anna, bram = couple(new_context, check)
+    follow(anna, "header .brand")
+    follow(anna, 'main a[href="/reflection"]')
+    check(anna, "reflection-en")
+    expect(anna.locator("main")).to_contain_text("0 of 4 answered")
+
+    follow(anna, "main .themes .button >> nth=0")
+    check(anna, "prompt-en")
+    answer = anna.locator("#text")
+    answer.fill("It started when I kept talking while Bram had gone quiet.")
+    expect(anna.locator("#save-status")).to_have_text("Saved")
+    anna.reload()
+    expect(answer).to_have_value(re.compile("kept talking"))
+
+    follow(anna, 'main button[name="save_next"]')
+    check(anna, "prompt-second-en")
+    second = anna.url
+    anna.locator("#text").fill("I want to say when I need a pause. This one is for Bram.")
+    follow(anna, 'main button[name="save"]')
+    follow(anna, 'main form[action$="/share"] button')
+    check(anna, "prompt-shared-en")
+    expect(anna.locator(".sharing")).to_contain_text("Bram can read this answer")
+
+    open_page(bram, "/reflection")
+    check(bram, "reflection-shared-nl")
+    shared = bram.locator(".shared-answer")
+    expect(shared).to_have_count(1)
+    expect(shared).to_contain_text("This one is for Bram")
+    expect(shared).to_contain_text("Gedeeld door Anna")
+    expect(bram.locator("main")).not_to_contain_text("kept talking")
+
+    anna.goto(second)
+    follow(anna, 'main form[action$="/unshare"] button')
+    bram.reload()
+    expect(bram.locator(".shared-answer")).to_have_count(0)
+    expect(bram.locator("main")).not_to_contain_text("This one is for Bram")
+
+
+def test_a_dropped_connection_loses_nothing(new_context, check):
+    page = new_context("en-GB").new_page()
+    register(page, check, "offline@example.com", "Olly", "en")
+    open_page(page, "/reflection/prompts/what-i-feel")
+    check(page, "prompt-offline-start-en")
+    page.context.set_offline(True)
+    page.locator("#text").fill("Words typed on a train through a tunnel.")
+    status = page.locator("#save-status")
+    expect(status).to_contain_text("the connection dropped")
+    expect(page.locator("#text")).to_have_value("Words typed on a train through a tunnel.")
+    page.context.set_offline(False)
+    expect(status).to_have_text("Saved", timeout=8000)
+    page.reload()
+    expect(page.locator("#text")).to_have_value("Words typed on a train through a tunnel.")
+
+
+def test_pattern_check_help_page_and_quick_exit(new_context, check):
+    for locale, lang in (("en-GB", "en"), ("nl-NL", "nl")):
+        page = new_context(locale).new_page()
+        register(page, check, f"check-{lang}@example.com", "Sam", lang)
+        open_page(page, "/reflection/pattern-check")
+        check(page, f"pattern-check-{lang}")
+        for group in page.locator("main fieldset").all():
+            group.locator('input[value="often"]').check()
+        page.locator("#note").fill("Just for me.")
+        follow(page, SUBMIT)
+        check(page, f"pattern-result-{lang}")
+        expect(page.locator("main")).to_contain_text("0800-2000")
+        follow(page, 'main a[href="/help"]')
+        check(page, f"help-{lang}")
+
+    page.route(
+        "https://www.wikipedia.org/**",
+        lambda route: route.fulfill(body="<title>Wikipedia</title>", content_type="text/html"),
+    )
+    with page.expect_navigation():
+        page.locator(".quick-exit").click()
+    assert page.url.startswith("https://www.wikipedia.org/")
+    page.go_back()
+    assert not page.url.endswith("/help"), "quick exit left the help page in the history"
