@@ -169,10 +169,20 @@ class Visits:
         page.on("pageerror", lambda error: self.console_errors.append(f"{label}: {error}"))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.duet_call_failed = report.failed
+    return report
+
+
 @pytest.fixture
-def visits(live_server):
+def visits(request, live_server):
     record = Visits(live_server)
     yield record
+    if getattr(request.node, "duet_call_failed", False):
+        return  # the failure itself says what went wrong; unchecked pages would be noise
     unchecked = sorted(key for key in record.loaded if key not in record.checked)
     assert not unchecked, f"pages visited without check(page, name): {unchecked}"
 
