@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.test_partners import SUBMIT, expect, fill_registration, follow, open_page
+from tests.browser.pages import SUBMIT, expect, fill_registration, follow, open_page
 
 pytestmark = pytest.mark.browser
 
