@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as settings
 from app.content import ContentError, load_library
+from app.db import writing
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,14 +109,19 @@ def _init_extensions(app: Flask) -> None:
     login.login_message = _l("Please log in to continue.")
     login.login_message_category = "info"
 
-    from app.accounts.services import user_for_session
+    from app.accounts.services import device_needs_touch, touch_device, user_for_session
 
     @login.user_loader
     def load_user(session_token: str):
         user = user_for_session(session_token)
-        if user is not None and db.session.dirty:
-            # The device's last-seen time moved; written at most every few minutes.
-            db.session.commit()
+        if user is not None and device_needs_touch(user.current_device):
+            # Written at most every few minutes, in a transaction of its own that begins
+            # as a write (see app/db.py), so a page view never fails on a busy database.
+            device_id = user.current_device.id
+            db.session.rollback()
+            with writing():
+                touch_device(device_id)
+                db.session.commit()
         return user
 
     @app.context_processor

@@ -1,7 +1,10 @@
 """The declarative base, with a constraint naming convention for migrations."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from flask import has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -31,6 +34,25 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_writing = ContextVar("writing", default=False)
+
+
+@contextmanager
+def writing():
+    """Transactions begun inside this block will write (used outside POST requests)."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def _will_write() -> bool:
+    return _writing.get() or (
+        has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    )
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     if type(dbapi_connection).__module__ != "sqlite3":
@@ -40,3 +62,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    # SQLAlchemy, not the driver, begins transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    """A write begins IMMEDIATE on SQLite: it waits for the lock (busy timeout) up front.
+
+    A deferred transaction that reads and then writes cannot wait: SQLite answers
+    "database is locked" at once when another writer went first. Reads stay deferred,
+    so they never wait for writers (WAL).
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _will_write() else "BEGIN")

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.accounts.models import Device, PasswordReset, User
 from app.db import as_utc, utcnow
@@ -101,18 +101,27 @@ def start_session(user: User, user_agent: str) -> str:
     return token
 
 
-def user_for_session(token: str, now: datetime | None = None) -> User | None:
+def user_for_session(token: str) -> User | None:
     """The user a session token belongs to, or None once that device was signed out."""
     device = db.session.scalar(select(Device).where(Device.token_hash == _digest(token)))
     if device is None:
         return None
-    now = now or utcnow()
-    if now - as_utc(device.last_seen_at) > current_app.config["DEVICE_TOUCH_INTERVAL"]:
-        device.last_seen_at = now
     user = device.user
     user.current_device = device
     user.session_token = token
     return user
+
+
+def device_needs_touch(device: Device, now: datetime | None = None) -> bool:
+    """Whether the last-seen time is old enough to write again."""
+    elapsed = (now or utcnow()) - as_utc(device.last_seen_at)
+    return elapsed > current_app.config["DEVICE_TOUCH_INTERVAL"]
+
+
+def touch_device(device_id: int, now: datetime | None = None) -> None:
+    db.session.execute(
+        update(Device).where(Device.id == device_id).values(last_seen_at=now or utcnow())
+    )
 
 
 def end_session(user: User) -> None:

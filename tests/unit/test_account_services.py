@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.accounts import services
 from app.accounts.models import Device, User
-from app.db import utcnow
+from app.db import as_utc, utcnow
 from app.extensions import db
 
 PASSWORD = "a long enough password"
@@ -67,12 +67,14 @@ def test_last_seen_is_written_at_most_every_few_minutes(ctx):
     user = make_user()
     token = services.start_session(user, "phone")
     db.session.commit()
-    seen = user.current_device.last_seen_at
-    services.user_for_session(token, now=utcnow() + timedelta(minutes=1))
-    assert not db.session.dirty
+    device = services.user_for_session(token).current_device
+    assert not services.device_needs_touch(device, now=utcnow() + timedelta(minutes=1))
     later = utcnow() + timedelta(minutes=10)
-    services.user_for_session(token, now=later)
-    assert user.current_device.last_seen_at == later != seen
+    assert services.device_needs_touch(device, now=later)
+    services.touch_device(device.id, now=later)
+    db.session.commit()
+    db.session.refresh(device)
+    assert as_utc(device.last_seen_at) == later
 
 
 def test_password_change_signs_out_every_other_device(ctx):
