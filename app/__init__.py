@@ -136,15 +136,17 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import accounts, couple, main, reflection
+    from app import accounts, couple, drafting, main, reflection
     from app.accounts import models as _accounts_models  # noqa: F401
     from app.couple import models as _couple_models  # noqa: F401
+    from app.drafting import models as _drafting_models  # noqa: F401
     from app.reflection import models as _reflection_models  # noqa: F401
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(couple.bp)
     app.register_blueprint(reflection.bp)
+    app.register_blueprint(drafting.bp)
 
 
 def _register_security_headers(app: Flask) -> None:

@@ -80,4 +80,6 @@ DEFAULTS = {
     # Seen-at times are written at most this often, so a page view is not a write.
     "DEVICE_TOUCH_INTERVAL": timedelta(minutes=5),
     "ANSWER_MAX_LENGTH": 5000,
+    "CUSTOM_TITLE_MAX_LENGTH": 120,
+    "CUSTOM_BODY_MAX_LENGTH": 2000,
 }

@@ -9,6 +9,8 @@ fails and says so until it has one.
 from sqlalchemy import select
 
 from app.accounts.models import Device, User
+from app.couple.models import Membership
+from app.drafting.models import Agreement, AgreementClause
 from app.extensions import db
 
 
@@ -19,8 +21,23 @@ def _device_of(owner) -> int:
         )
 
 
+def _clause_of(owner) -> int:
+    """A clause in the owner's couple's agreement, starting one if needed."""
+    owner.post("/agreement/start", data={"language": "en", "starter": "basic"})
+    with owner.app.app_context():
+        return db.session.scalar(
+            select(AgreementClause.id)
+            .join(Agreement)
+            .join(Membership, Membership.couple_id == Agreement.couple_id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == owner.email)
+            .limit(1)
+        )
+
+
 OWNED_OBJECTS = {
     "device_id": _device_of,
+    "clause_id": _clause_of,
 }
 
 # Arguments that are not object ids, with the reason each is safe to leave out.

@@ -97,6 +97,8 @@ def test_objects_of_another_couple_answer_404(app, partners, person, route):
     owner, _partner = partners
     stranger, stranger_partner = person("Cleo"), person("Dirk")
     assert stranger_partner.join(stranger.create_couple()).status_code == 302
+    for make_own in OWNED_OBJECTS.values():
+        make_own(stranger)  # the stranger has objects of every kind too, just not these
 
     values = {}
     for argument in rule.arguments:

@@ -1,0 +1,296 @@
+from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from app.content import library
+from app.couple import services as couples
+from app.drafting import bp, services
+from app.drafting.forms import CustomClauseForm, start_form
+from app.extensions import db
+from app.reflection import services as reflections
+
+
+def _couple_or_none():
+    couple = couples.couple_of(current_user)
+    return couple if couple is not None and couples.is_complete(couple) else None
+
+
+def _draft_or_404():
+    couple = _couple_or_none()
+    draft = services.current_draft(couple) if couple else None
+    if draft is None:
+        abort(404)
+    return couple, draft
+
+
+def _clause_or_404(draft, clause_id: int):
+    clause = services.clause_in(draft, clause_id)
+    if clause is None:
+        abort(404)
+    return clause
+
+
+def _version() -> int | None:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _live_context(couple, draft, editing=None) -> dict:
+    content = library()
+    partners = couple.partners
+    partner = couples.partner_of(current_user, couple)
+    clauses = services.active_clauses(draft)
+    in_agreement = {clause.template_id for clause in clauses}
+    suggested = [
+        clause
+        for clause in reflections.suggested_clauses(current_user, content)
+        if clause.id not in in_agreement
+    ]
+    return {
+        "draft": draft,
+        "me": current_user,
+        "partner": partner,
+        "partners": partners,
+        "clauses": clauses,
+        "removed": services.removed_clauses(draft),
+        "progress": services.progress(draft, partners),
+        "history": services.history(draft),
+        "library": content,
+        "suggested": suggested,
+        "in_agreement": in_agreement,
+        "editing": editing or {},
+        "title_of": lambda clause: services.clause_title(clause, content, draft.language),
+        "text_of": lambda clause: services.clause_text(clause, content, draft.language),
+    }
+
+
+def _page(couple, draft, status=200, editing=None, custom_form=None):
+    return (
+        render_template(
+            "drafting/agreement.html",
+            custom_form=custom_form or CustomClauseForm(formdata=None),
+            **_live_context(couple, draft, editing),
+        ),
+        status,
+    )
+
+
+def _back_to(clause=None):
+    anchor = f"clause-{clause.id}" if clause is not None else None
+    return redirect(url_for("drafting.agreement", _anchor=anchor))
+
+
+def _start_page(form):
+    starters = {starter.id: starter for starter in library().starters}
+    return render_template("drafting/start.html", form=form, library_starters=starters)
+
+
+@bp.get("/agreement")
+@login_required
+def agreement():
+    couple = _couple_or_none()
+    if couple is None:
+        return render_template("drafting/waiting.html")
+    draft = services.current_draft(couple)
+    if draft is None:
+        locale = str(get_locale())
+        form = start_form(library(), locale, data={"language": locale, "starter": "basic"})
+        return _start_page(form)
+    return _page(couple, draft)
+
+
+@bp.post("/agreement/start")
+@login_required
+def start():
+    couple = _couple_or_none()
+    if couple is None:
+        abort(404)
+    form = start_form(library(), str(get_locale()))
+    if form.validate():
+        try:
+            services.start_agreement(
+                couple, current_user, form.language.data, form.starter.data or None, library()
+            )
+        except services.DraftingError as error:
+            form.starter.errors = [*form.starter.errors, *error.errors.values()]
+        else:
+            db.session.commit()
+            return _back_to()
+    if services.current_draft(couple) is not None:
+        return _back_to()
+    return _start_page(form), 400
+
+
+@bp.get("/agreement/revision")
+@login_required
+def revision():
+    """The poll: 304 while nothing changed, else the new revision (one indexed read)."""
+    couple = _couple_or_none()
+    draft = services.current_draft(couple) if couple else None
+    if draft is None:
+        abort(404)
+    response = jsonify(revision=draft.revision)
+    response.set_etag(str(draft.revision))
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+@bp.get("/agreement/live")
+@login_required
+def live():
+    couple, draft = _draft_or_404()
+    return render_template("drafting/_live.html", **_live_context(couple, draft))
+
+
+@bp.post("/agreement/language")
+@login_required
+def language():
+    couple, draft = _draft_or_404()
+    try:
+        services.set_language(draft, current_user, request.form.get("language", ""))
+    except services.DraftingError:
+        abort(400)
+    db.session.commit()
+    return _back_to()
+
+
+@bp.post("/agreement/clauses")
+@login_required
+def add():
+    couple, draft = _draft_or_404()
+    try:
+        clause = services.add_clause(
+            draft, current_user, request.form.get("template", ""), library()
+        )
+    except services.DraftingError as error:
+        return _page(couple, draft, 400, editing={"add": error.errors})
+    db.session.commit()
+    return _back_to(clause)
+
+
+@bp.post("/agreement/clauses/custom")
+@login_required
+def add_custom():
+    couple, draft = _draft_or_404()
+    form = CustomClauseForm()
+    form.validate()
+    try:
+        clause = services.add_custom_clause(
+            draft, current_user, form.title.data, form.body.data, library()
+        )
+    except services.DraftingError as error:
+        for name, message in error.errors.items():
+            form[name].errors = [message]
+        return _page(couple, draft, 400, custom_form=form)
+    db.session.commit()
+    return _back_to(clause)
+
+
+def _change(clause_id: int, change, kind: str):
+    """Run one change to a clause; a stale version answers 409 with the typed text shown."""
+    couple, draft = _draft_or_404()
+    clause = _clause_or_404(draft, clause_id)
+    submitted = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    if _version() is None:
+        editing = {clause.id: {"kind": kind, "typed": submitted, "errors": {}, "missing": True}}
+        return _page(couple, draft, 400, editing=editing)
+    try:
+        change(draft, clause)
+    except services.StaleVersion as stale:
+        db.session.rollback()
+        couple, draft = _draft_or_404()
+        current = services.clause_in(draft, stale.clause.id)
+        editing = {current.id: {"kind": kind, "typed": submitted, "errors": {}, "stale": True}}
+        return _page(couple, draft, 409, editing=editing)
+    except services.DraftingError as error:
+        db.session.rollback()
+        couple, draft = _draft_or_404()
+        editing = {clause.id: {"kind": kind, "typed": submitted, "errors": error.errors}}
+        return _page(couple, draft, 400, editing=editing)
+    db.session.commit()
+    return _back_to(clause)
+
+
+@bp.post("/agreement/clauses/<int:clause_id>/params")
+@login_required
+def change_params(clause_id: int):
+    return _change(
+        clause_id,
+        lambda draft, clause: services.update_params(
+            draft, clause, current_user, _version(), request.form, library()
+        ),
+        "params",
+    )
+
+
+@bp.post("/agreement/clauses/<int:clause_id>/text")
+@login_required
+def change_text(clause_id: int):
+    return _change(
+        clause_id,
+        lambda draft, clause: services.update_custom(
+            draft,
+            clause,
+            current_user,
+            _version(),
+            request.form.get("title", ""),
+            request.form.get("body", ""),
+            library(),
+        ),
+        "text",
+    )
+
+
+@bp.post("/agreement/clauses/<int:clause_id>/approve")
+@login_required
+def approve(clause_id: int):
+    return _change(
+        clause_id,
+        lambda draft, clause: services.approve(draft, clause, current_user, _version(), library()),
+        "approve",
+    )
+
+
+@bp.post("/agreement/clauses/<int:clause_id>/withdraw")
+@login_required
+def withdraw(clause_id: int):
+    return _change(
+        clause_id,
+        lambda draft, clause: services.withdraw(draft, clause, current_user, _version(), library()),
+        "approve",
+    )
+
+
+@bp.post("/agreement/clauses/<int:clause_id>/remove")
+@login_required
+def remove(clause_id: int):
+    return _change(
+        clause_id,
+        lambda draft, clause: services.remove(draft, clause, current_user, _version(), library()),
+        "remove",
+    )
+
+
+@bp.post("/agreement/clauses/<int:clause_id>/restore")
+@login_required
+def restore(clause_id: int):
+    couple, draft = _draft_or_404()
+    clause = _clause_or_404(draft, clause_id)
+    services.restore(draft, clause, current_user, library())
+    db.session.commit()
+    return _back_to(clause)
+
+
+@bp.post("/agreement/clauses/<int:clause_id>/move")
+@login_required
+def move(clause_id: int):
+    couple, draft = _draft_or_404()
+    clause = _clause_or_404(draft, clause_id)
+    step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if step is None:
+        abort(400)
+    services.move(draft, clause, current_user, step, library())
+    db.session.commit()
+    return _back_to(clause)

@@ -1,0 +1,87 @@
+// Live drafting: ask every two seconds whether the agreement moved (a 304 while it did not),
+// then fetch the new clause list and merge it in. A clause the person is typing in, or has
+// unsaved changes in, is never replaced or cleared: it is kept and marked instead.
+(() => {
+  const live = document.getElementById("live");
+  if (!live) return;
+  const INTERVAL = 2000;
+
+  const fields = (element) => element.querySelectorAll("input:not([type=hidden]), textarea, select");
+  const isDirty = (field) => {
+    if (field.tagName === "SELECT") return [...field.options].some((o) => o.selected !== o.defaultSelected);
+    if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+    return field.value !== field.defaultValue;
+  };
+  const isBusy = (element) =>
+    element.contains(document.activeElement) || [...fields(element)].some(isDirty);
+
+  const mark = (element, message) => {
+    let note = element.querySelector(".live-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "live-note";
+      note.setAttribute("role", "status");
+      element.prepend(note);
+    }
+    note.textContent = message;
+  };
+
+  function mergeClauses(current, incoming, texts) {
+    const old = new Map([...current.children].map((item) => [item.id, item]));
+    const order = [];
+    for (const item of incoming.children) {
+      const mine = old.get(item.id);
+      old.delete(item.id);
+      if (mine && isBusy(mine)) {
+        if (mine.dataset.version !== item.dataset.version) mark(mine, texts.changed);
+        order.push(mine);
+      } else {
+        order.push(item);
+      }
+    }
+    for (const mine of old.values()) {
+      if (isBusy(mine)) {
+        mark(mine, texts.removed);
+        order.push(mine);
+      }
+    }
+    // Moving the element being typed in would drop the caret: put it back afterwards.
+    const active = document.activeElement;
+    const caret = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
+    current.replaceChildren(...order);
+    if (active && active !== document.activeElement && document.contains(active)) {
+      active.focus({ preventScroll: true });
+      if (caret) active.setSelectionRange(...caret);
+    }
+  }
+
+  async function refresh() {
+    const response = await fetch(live.dataset.fragment, { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("live");
+    if (!fresh) return;
+    const texts = { changed: live.dataset.changed, removed: live.dataset.removed };
+    for (const part of fresh.children) {
+      const mine = part.id && document.getElementById(part.id);
+      if (!mine) continue;
+      if (part.id === "clause-list") mergeClauses(mine, part, texts);
+      else if (!isBusy(mine)) mine.replaceWith(part);
+    }
+    live.dataset.revision = fresh.dataset.revision;
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(live.dataset.poll, {
+        headers: { "If-None-Match": `"${live.dataset.revision}"` },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (response.status === 200) await refresh();
+    } catch {
+      // Offline for a moment: the next poll tries again.
+    }
+    setTimeout(poll, document.hidden ? INTERVAL * 5 : INTERVAL);
+  }
+  setTimeout(poll, INTERVAL);
+})();
