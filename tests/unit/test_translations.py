@@ -17,6 +17,8 @@ UNTRANSLATED_WORDS = {
     "(JSON)",
     "Switch to English",
     "Naar Nederlands",
+    "English",
+    "Nederlands",
     "Veilig Thuis",
     "findahelpline.com",
 }
