@@ -4,6 +4,7 @@ The forms are found by reading the pages a person can reach, so new forms are co
 without editing this file.
 """
 
+import re
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
@@ -86,9 +87,14 @@ def _hammer(client, action, fields):
 
 
 def _covered_forms(client, pages):
-    found = []
+    """Each kind of form once: forms that differ only in an id in their action are alike."""
+    found, kinds = [], set()
     for page in pages:
-        found.extend(form for form in forms_on(client, page) if form[1])
+        for action, fields in forms_on(client, page):
+            kind = (re.sub(r"\d+", "N", action), tuple(fields))
+            if fields and kind not in kinds:
+                kinds.add(kind)
+                found.append((action, fields))
     return found
 
 
@@ -114,6 +120,26 @@ def test_forms_of_a_partner(partners):
     anna, _bram = partners
     forms = _covered_forms(anna.client, PAGES_IN_COUPLE)
     assert "/couple/leave" in {action for action, _fields in forms}
+    for action, fields in forms:
+        _hammer(anna.client, action, fields)
+
+
+def test_forms_of_the_agreement(partners):
+    anna, _bram = partners
+    start_forms = _covered_forms(anna.client, ["/agreement"])
+    assert "/agreement/start" in {action for action, _fields in start_forms}
+    for action, fields in start_forms:
+        _hammer(anna.client, action, fields)
+    anna.post("/agreement/start", data={"language": "en", "starter": "basic"})
+    forms = _covered_forms(anna.client, ["/agreement"])
+    kinds = {re.sub(r"\d+", "N", action) for action, _fields in forms}
+    assert {
+        "/agreement/clauses",
+        "/agreement/clauses/custom#custom",
+        "/agreement/clauses/N/params",
+        "/agreement/clauses/N/approve",
+        "/agreement/language",
+    } <= kinds
     for action, fields in forms:
         _hammer(anna.client, action, fields)
 
