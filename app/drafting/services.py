@@ -158,12 +158,26 @@ def start_agreement(
     return agreement
 
 
-def set_language(agreement: Agreement, user: User, language: str) -> None:
+def set_language(agreement: Agreement, user: User, language: str, library: Library) -> None:
+    """Every clause now reads in other words, so every yes is asked again.
+
+    Text values still at the old language's default take the new language's default.
+    """
     agreement = _lock(agreement)
     language = _language(language)
-    if language != agreement.language:
-        agreement.language = language
-        _record(agreement, user, "language", language=language)
+    if language == agreement.language:
+        return
+    for clause in agreement.clauses:
+        if not clause.is_custom:
+            template = library.clause(clause.template_id)
+            old, new = template.defaults(agreement.language), template.defaults(language)
+            clause.params = {
+                name: new[name] if value == old.get(name) else value
+                for name, value in clause.params.items()
+            }
+        _changed(clause)
+    agreement.language = language
+    _record(agreement, user, "language", language=language)
 
 
 def add_clause(

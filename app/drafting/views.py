@@ -149,7 +149,7 @@ def live():
 def language():
     couple, draft = _draft_or_404()
     try:
-        services.set_language(draft, current_user, request.form.get("language", ""))
+        services.set_language(draft, current_user, request.form.get("language", ""), library())
     except services.DraftingError:
         abort(400)
     db.session.commit()

@@ -61,7 +61,7 @@ def chip(page, title: str, name: str):
 
 
 def approve(page, title: str):
-    follow(page, f'#clause-{clause_id(page, title)} form[action$="/approve"] button')
+    follow(page, f'#clause-{clause_id(page, title)} form[action*="/approve"] button')
 
 
 def open_edit(page, title: str):
@@ -77,11 +77,11 @@ def focused_id(page) -> str:
 
 def approve_everything(page):
     """Press every "I agree" on the page, one at a time (each press reloads the page)."""
-    buttons = page.locator('#clause-list form[action$="/approve"] button')
+    buttons = page.locator('#clause-list form[action*="/approve"] button')
     for _ in range(20):
         if buttons.count() == 0:
             return
-        follow(page, '#clause-list form[action$="/approve"] button >> nth=0')
+        follow(page, '#clause-list form[action*="/approve"] button >> nth=0')
     raise AssertionError("still clauses to agree to after 20 presses")
 
 
@@ -154,7 +154,7 @@ def test_drafting_together_live(new_context, check):
     open_edit(bram, "A pause has an end")
     bram.locator(f"#c{pause}-minutes").fill("45")
     check(bram, "draft-edit-open-nl")
-    follow(bram, f'#clause-{pause} form[action$="/params"] button[type="submit"]')
+    follow(bram, f'#clause-{pause} form[action*="/params"] button[type="submit"]')
     expect(clause(bram, "A pause has an end").locator(".clause-text")).to_contain_text("45")
     expect(chip(bram, "A pause has an end", "Bram")).to_have_class("not-yet")
 
@@ -164,13 +164,13 @@ def test_drafting_together_live(new_context, check):
     # --- 4 (second half). A changed clause is a new clause: Anna's yes is gone, live.
     expect(chip(anna, "A pause has an end", "Anna")).to_have_class("not-yet")
     expect(chip(anna, "A pause has an end", "Bram")).to_have_class("not-yet")
-    expect(clause(anna, "A pause has an end").locator('form[action$="/approve"]')).to_have_count(1)
+    expect(clause(anna, "A pause has an end").locator('form[action*="/approve"]')).to_have_count(1)
     expect(anna.locator("#summary")).to_contain_text("0 of 6 clauses agreed by both of you.")
     expect(signal).to_have_value(TYPED)
     assert focused_id(anna) == f"c{space}-signal", "the field Anna typed in lost its focus"
     expect(clause(anna, "Tell me you need space").locator(".live-note")).to_have_count(0)
     # Her kept form still works: saving it changes the clause for both.
-    follow(anna, f'#clause-{space} form[action$="/params"] button[type="submit"]')
+    follow(anna, f'#clause-{space} form[action*="/params"] button[type="submit"]')
     expect(clause(anna, "Tell me you need space").locator(".clause-text")).to_contain_text(TYPED)
     expect(clause(bram, "Tell me you need space").locator(".clause-text")).to_contain_text(
         TYPED, timeout=LIVE_MS
@@ -182,14 +182,14 @@ def test_drafting_together_live(new_context, check):
     open_edit(bram, "We talk about what happened")
     anna.locator(f"#c{talk}-hours").fill("12")
     bram.locator(f"#c{talk}-hours").fill("6")
-    follow(bram, f'#clause-{talk} form[action$="/params"] button[type="submit"]')
+    follow(bram, f'#clause-{talk} form[action*="/params"] button[type="submit"]')
     # Anna's page sees Bram's change but keeps her unsaved form, with a note.
     talk_card = clause(anna, "We talk about what happened")
     expect(talk_card.locator(".live-note")).to_contain_text(
         "Bram changed this clause while you were typing", timeout=LIVE_MS
     )
     expect(anna.locator(f"#c{talk}-hours")).to_have_value("12")
-    follow(anna, f'#clause-{talk} form[action$="/params"] button[type="submit"]', status=409)
+    follow(anna, f'#clause-{talk} form[action*="/params"] button[type="submit"]', status=409)
     check(anna, "draft-conflict-en")
     talk_card = clause(anna, "We talk about what happened")
     expect(talk_card.locator(".conflict")).to_contain_text(
@@ -199,7 +199,7 @@ def test_drafting_together_live(new_context, check):
     expect(talk_card.locator("details.clause-edit")).to_have_attribute("open", "")
     expect(anna.locator(f"#c{talk}-hours")).to_have_value("12")
     # Saving again now uses Anna's value.
-    follow(anna, f'#clause-{talk} form[action$="/params"] button[type="submit"]')
+    follow(anna, f'#clause-{talk} form[action*="/params"] button[type="submit"]')
     expect(clause(anna, "We talk about what happened").locator(".clause-text")).to_contain_text(
         "within 12 hours"
     )

@@ -91,7 +91,7 @@ def _covered_forms(client, pages):
     found, kinds = [], set()
     for page in pages:
         for action, fields in forms_on(client, page):
-            kind = (re.sub(r"\d+", "N", action), tuple(fields))
+            kind = (re.sub(r"\d+", "N", action.split("#")[0]), tuple(fields))
             if fields and kind not in kinds:
                 kinds.add(kind)
                 found.append((action, fields))
@@ -132,10 +132,10 @@ def test_forms_of_the_agreement(partners):
         _hammer(anna.client, action, fields)
     anna.post("/agreement/start", data={"language": "en", "starter": "basic"})
     forms = _covered_forms(anna.client, ["/agreement"])
-    kinds = {re.sub(r"\d+", "N", action) for action, _fields in forms}
+    kinds = {re.sub(r"\d+", "N", action.split("#")[0]) for action, _fields in forms}
     assert {
         "/agreement/clauses",
-        "/agreement/clauses/custom#custom",
+        "/agreement/clauses/custom",
         "/agreement/clauses/N/params",
         "/agreement/clauses/N/approve",
         "/agreement/language",

@@ -89,7 +89,7 @@ def test_every_accepted_change_moves_the_revision_exactly_once(pair, draft):
         lambda: services.move(draft, clause, anna, -1, LIBRARY),
         lambda: services.remove(draft, clause, anna, clause.version, LIBRARY),
         lambda: services.restore(draft, clause, anna, LIBRARY),
-        lambda: services.set_language(draft, anna, "nl"),
+        lambda: services.set_language(draft, anna, "nl", LIBRARY),
     ]
     for count, change in enumerate(changes, start=1):
         change()
@@ -224,3 +224,17 @@ def test_progress_counts_clauses_both_agreed(pair, draft):
     for clause in clauses[1:]:
         services.approve(draft, clause, bram, clause.version, LIBRARY)
     assert services.progress(draft, couple.partners).complete
+
+
+def test_changing_language_asks_every_yes_again_and_translates_defaults(pair, draft):
+    anna, bram, _couple = pair
+    signal = by_template(draft, "ask-for-space")
+    pause = by_template(draft, "pause-has-a-limit")
+    services.update_params(draft, pause, anna, 1, {"param-minutes": "45"}, LIBRARY)
+    services.approve(draft, signal, bram, 1, LIBRARY)
+    services.set_language(draft, anna, "nl", LIBRARY)
+    db.session.commit()
+    assert signal.params == {"signal": "Ik heb even pauze nodig"}
+    assert pause.params == {"minutes": 45}
+    assert not signal.approved_by(bram)
+    assert signal.version == 2

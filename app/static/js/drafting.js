@@ -26,16 +26,31 @@
     note.textContent = message;
   };
 
+  // What the person opened stays open when the part around it is replaced.
+  const openParts = (element) => [element, ...element.querySelectorAll("details")].filter((d) => d.tagName === "DETAILS");
+  const keyOf = (details) => details.id || details.dataset.key || details.querySelector("summary")?.textContent;
+  const keepOpen = (mine, part) => {
+    const before = new Map(openParts(mine).map((d) => [keyOf(d), d.open]));
+    for (const details of openParts(part)) {
+      if (before.has(keyOf(details))) details.open = before.get(keyOf(details));
+    }
+  };
+  const replace = (mine, part) => {
+    keepOpen(mine, part);
+    mine.replaceWith(part);
+  };
+
   function mergeClauses(current, incoming, texts) {
     const old = new Map([...current.children].map((item) => [item.id, item]));
     const order = [];
-    for (const item of incoming.children) {
+    for (const item of [...incoming.children]) {
       const mine = old.get(item.id);
       old.delete(item.id);
       if (mine && isBusy(mine)) {
         if (mine.dataset.version !== item.dataset.version) mark(mine, texts.changed);
         order.push(mine);
       } else {
+        if (mine) keepOpen(mine, item);
         order.push(item);
       }
     }
@@ -61,11 +76,12 @@
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("live");
     if (!fresh) return;
     const texts = { changed: live.dataset.changed, removed: live.dataset.removed };
-    for (const part of fresh.children) {
+    // A copy: replacing parts takes them out of `fresh.children` while we walk it.
+    for (const part of [...fresh.children]) {
       const mine = part.id && document.getElementById(part.id);
       if (!mine) continue;
       if (part.id === "clause-list") mergeClauses(mine, part, texts);
-      else if (!isBusy(mine)) mine.replaceWith(part);
+      else if (!isBusy(mine)) replace(mine, part);
     }
     live.dataset.revision = fresh.dataset.revision;
   }
