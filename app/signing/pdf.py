@@ -1,0 +1,402 @@
+"""The signed agreement as a PDF: render it with WeasyPrint, seal it with pyHanko, verify an upload.
+
+Bytes in, bytes out, with plain arguments: no Flask request or app, so a CLI, a test or a
+worker can call it. The seal is a PAdES signature by the instance's own key; only the
+instance's certificate is trusted when verifying, and nothing is ever fetched from the network.
+"""
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import json
+import mimetypes
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from io import BytesIO
+from itertools import groupby
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+from zoneinfo import ZoneInfo
+
+import jinja2
+from asn1crypto import x509 as asn1_x509
+from babel.dates import format_date, format_time
+from babel.support import Translations
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from fontTools.ttLib import TTFont
+from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import (
+    EmbeddedPdfSignature,
+    SignatureCoverageLevel,
+    validate_pdf_signature,
+)
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "app" / "static"
+TRANSLATIONS = ROOT / "app" / "translations"
+
+LANGUAGES = ("en", "nl")
+TIMEZONE = ZoneInfo("Europe/Amsterdam")
+SEAL_FIELD = "DuetSeal"
+SEAL_NAME = "Duet document seal"
+SEAL_YEARS = 50  # sealed agreements are kept for years; the seal must outlive them
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+HANDWRITING_FONT = STATIC / "fonts" / "caveat" / "caveat-latin-400-normal.woff"
+HANDWRITING_POINTS = (12, 26)  # smallest and largest size of a typed signature
+SIGNATURE_LINE_POINTS = 200  # agreement.css: (A4 less margins less the gap) / 2 = 75 mm, 212 pt
+
+# Document information keys the seal covers, so verification can tell what was sealed.
+INFO_FINGERPRINT = "DuetFingerprint"
+INFO_PARTNERS = "DuetPartners"
+INFO_VERSION = "DuetVersion"
+
+# Our own certificate has both usages; a PKCS#12 one from a CA may have only one of them.
+SEAL_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
+
+
+@dataclass(frozen=True)
+class PdfSignature:
+    name: str
+    full_name: str
+    signed_at: dt.datetime
+    image_png: bytes | None
+    typed: bool
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: dt.datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class PdfClause:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PdfAgreement:
+    title: str
+    language: str
+    version: int
+    partners: tuple[str, str]
+    finalised_at: dt.datetime
+    review_on: dt.date
+    clauses: tuple[PdfClause, ...]
+    fingerprint: str
+    signatures: tuple[PdfSignature, PdfSignature]
+    audit: tuple[AuditLine, ...]
+    verify_url: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: Literal["genuine", "altered", "other_signer", "unsigned", "unreadable"]
+    sealed_at: dt.datetime | None = None
+    partners: tuple[str, ...] = ()
+    fingerprint: str | None = None
+
+
+# --- Rendering ---------------------------------------------------------------------------
+
+
+class ForbiddenResource(ValueError):
+    """The PDF asked for something other than our static files or a data: URL."""
+
+
+class StaticFetcher(URLFetcher):
+    """Lets WeasyPrint read files under app/static/ and data: URLs, and nothing else."""
+
+    def __init__(self):
+        # A refused or missing resource stops the render: no PDF without its fonts or images.
+        super().__init__(allowed_protocols=("data",), fail_on_errors=True)
+        self.static = STATIC.resolve()
+
+    def fetch(self, url, headers=None):
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = self._static_file(url)
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+        raise ForbiddenResource(f"not a static file or data: URL: {url}")
+
+    def _static_file(self, url: str) -> Path:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise ForbiddenResource(f"file URL on another host: {url}")
+        path = Path(url2pathname(parts.path)).resolve()
+        if not path.is_relative_to(self.static) or not path.is_file():
+            raise ForbiddenResource(f"not a file under {self.static}: {url}")
+        return path
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(TIMEZONE)
+
+
+@functools.cache
+def _environment(language: str) -> jinja2.Environment:
+    """One environment per language, since installing translations changes its globals."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    translations = Translations.load(str(TRANSLATIONS), [language])
+    environment.install_gettext_translations(translations, newstyle=True)
+    environment.filters["long_date"] = lambda value: format_date(
+        _local(value).date() if isinstance(value, dt.datetime) else value,
+        format="long",
+        locale=language,
+    )
+    environment.filters["handwriting_size"] = _handwriting_size
+    environment.filters["short_time"] = lambda value: format_time(
+        value, format="short", tzinfo=TIMEZONE, locale=language
+    )
+    return environment
+
+
+def _signature_image(signature: PdfSignature) -> str | None:
+    if signature.typed or signature.image_png is None:
+        return None
+    if not signature.image_png.startswith(PNG_MAGIC):
+        raise ValueError(f"the signature of {signature.name} is not a PNG image")
+    return "data:image/png;base64," + base64.b64encode(signature.image_png).decode("ascii")
+
+
+@functools.cache
+def _handwriting_advances() -> dict[str, float]:
+    """How wide each character of the handwriting font is, in ems."""
+    font = TTFont(HANDWRITING_FONT)
+    units, metrics = font["head"].unitsPerEm, font["hmtx"]
+    return {chr(code): metrics[glyph][0] / units for code, glyph in font.getBestCmap().items()}
+
+
+def _handwriting_size(full_name: str) -> float:
+    """Points for a typed signature: as large as fits on its line, within HANDWRITING_POINTS."""
+    advances = _handwriting_advances()
+    ems = sum(advances.get(character, 0.5) for character in full_name)
+    smallest, largest = HANDWRITING_POINTS
+    return round(max(smallest, min(largest, SIGNATURE_LINE_POINTS / max(ems, 0.1))), 1)
+
+
+def _fingerprint_lines(fingerprint: str) -> tuple[str, str]:
+    """Two lines of eight groups of four: easy to compare by eye."""
+    groups = [fingerprint[index : index + 4] for index in range(0, len(fingerprint), 4)]
+    return " ".join(groups[:8]), " ".join(groups[8:])
+
+
+def _audit_days(audit: tuple[AuditLine, ...]) -> list[tuple[dt.date, list[AuditLine]]]:
+    """Consecutive lines grouped under the Amsterdam day they happened on."""
+    return [
+        (day, list(lines)) for day, lines in groupby(audit, key=lambda line: _local(line.at).date())
+    ]
+
+
+def render_html(agreement: PdfAgreement) -> str:
+    if agreement.language not in LANGUAGES:
+        raise ValueError(f"no PDF labels for language {agreement.language!r}")
+    template = _environment(agreement.language).get_template("pdf/agreement.html")
+    return template.render(
+        agreement=agreement,
+        created=agreement.finalised_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        signatures=[(item, _signature_image(item)) for item in agreement.signatures],
+        fingerprint_lines=_fingerprint_lines(agreement.fingerprint),
+        audit_days=_audit_days(agreement.audit),
+    )
+
+
+def render_pdf(agreement: PdfAgreement) -> bytes:
+    html = HTML(
+        string=render_html(agreement),
+        base_url=STATIC.as_uri() + "/",
+        url_fetcher=StaticFetcher(),
+    )
+    document = html.render()
+    # Set here rather than as <meta> tags, which WeasyPrint would lowercase.
+    document.metadata.custom = {
+        INFO_FINGERPRINT: agreement.fingerprint,
+        INFO_PARTNERS: json.dumps(list(agreement.partners), ensure_ascii=False),
+        INFO_VERSION: str(agreement.version),
+    }
+    return document.write_pdf(custom_metadata=True)
+
+
+# --- Sealing -----------------------------------------------------------------------------
+
+
+class Sealer:
+    """The instance's signing identity: one key and the certificate that names it."""
+
+    def __init__(self, signer: signers.SimpleSigner):
+        self.signer = signer
+        self.certificate: asn1_x509.Certificate = signer.signing_cert
+        self.certificate_fingerprint = hashlib.sha256(self.certificate.dump()).hexdigest()
+
+    @classmethod
+    def load_or_create(
+        cls, instance_path: Path, pkcs12_path: Path | None = None, passphrase: bytes | None = None
+    ) -> "Sealer":
+        """The PKCS#12 identity when given, else instance_path/seal/, made on first use.
+
+        The passphrase opens the PKCS#12 file, or encrypts the key that is made here.
+        """
+        if pkcs12_path is not None:
+            signer = signers.SimpleSigner.load_pkcs12_data(
+                Path(pkcs12_path).read_bytes(), other_certs=(), passphrase=passphrase
+            )
+            return cls(signer)
+        folder = Path(instance_path) / "seal"
+        if not (folder / "key.pem").exists():
+            _create_seal(folder, passphrase)
+        signer = signers.SimpleSigner(
+            signing_cert=load_cert_from_pemder(str(folder / "cert.pem")),
+            signing_key=load_private_key_from_pemder(str(folder / "key.pem"), passphrase),
+            cert_registry=SimpleCertificateStore(),
+        )
+        return cls(signer)
+
+
+def _create_seal(folder: Path, passphrase: bytes | None) -> None:
+    """A new key and self-signed certificate, moved into place whole or not at all.
+
+    Two processes starting at once both build one; the first rename wins and the other's
+    files are dropped, so every process seals with the same key.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=".seal-", dir=folder.parent))
+    try:
+        key = ec.generate_private_key(ec.SECP256R1())
+        encryption = (
+            serialization.BestAvailableEncryption(passphrase)
+            if passphrase
+            else serialization.NoEncryption()
+        )
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+        descriptor = os.open(building / "key.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key_pem)
+        certificate = _self_signed(key)
+        (building / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        try:
+            building.rename(folder)
+        except OSError:
+            if not (folder / "key.pem").exists():
+                raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+
+
+def _self_signed(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SEAL_NAME)])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=366 * SEAL_YEARS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def seal_pdf(pdf: bytes, sealer: Sealer) -> bytes:
+    """A PAdES B-B signature over the whole document, as an incremental update."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    metadata = signers.PdfSignatureMetadata(
+        field_name=SEAL_FIELD,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+    )
+    return signers.sign_pdf(writer, metadata, signer=sealer.signer).getvalue()
+
+
+# --- Verifying ---------------------------------------------------------------------------
+
+
+def verify_pdf(data: bytes, sealer: Sealer) -> Verification:
+    """What an uploaded file is, judged against this instance's seal.
+
+    Never raises: an upload can be anything, and anything it breaks on is an answer too.
+    """
+    try:
+        reader = PdfFileReader(BytesIO(data))
+        seals = list(reader.embedded_regular_signatures)
+    except Exception:
+        return Verification("unreadable")
+    if not seals:
+        return Verification("unsigned")
+    ours = [seal for seal in seals if _signer_fingerprint(seal) == sealer.certificate_fingerprint]
+    if not ours:
+        return Verification("other_signer")
+    try:
+        return _judge(reader, ours[0], sealer)
+    except Exception:
+        # Our own seal that cannot be checked is not one we can vouch for.
+        return Verification("altered")
+
+
+def _signer_fingerprint(seal: EmbeddedPdfSignature) -> str | None:
+    try:
+        return hashlib.sha256(seal.signer_cert.dump()).hexdigest()
+    except Exception:
+        return None
+
+
+def _judge(reader: PdfFileReader, seal: EmbeddedPdfSignature, sealer: Sealer) -> Verification:
+    """Genuine only when intact, valid and covering every byte of the file."""
+    context = ValidationContext(trust_roots=[sealer.certificate], allow_fetching=False)
+    status = validate_pdf_signature(
+        seal, signer_validation_context=context, key_usage_settings=SEAL_KEY_USAGE
+    )
+    if not status.bottom_line or status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        return Verification("altered")
+    info = reader.get_historical_resolver(seal.signed_revision).trailer_view["/Info"]
+    sealed_at = seal.self_reported_timestamp
+    return Verification(
+        "genuine",
+        sealed_at=sealed_at.astimezone(dt.UTC) if sealed_at else None,
+        partners=tuple(json.loads(str(info["/" + INFO_PARTNERS]))),
+        fingerprint=str(info["/" + INFO_FINGERPRINT]),
+    )
