@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     except ContentError as error:
         # One line naming the file and the field, not a traceback.
         raise SystemExit(f"Duet cannot start: {error}") from None
+    _register_upload_limit(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_security_headers(app)
@@ -135,18 +136,28 @@ def _init_extensions(app: Flask) -> None:
         }
 
 
+def _register_upload_limit(app: Flask) -> None:
+    # Before the extensions' hooks, since CSRF protection reads the form first.
+    @app.before_request
+    def upload_limit():
+        if request.endpoint == "signing.verify":
+            request.max_content_length = app.config["VERIFY_MAX_BYTES"] + 64 * 1024
+
+
 def _register_blueprints(app: Flask) -> None:
-    from app import accounts, couple, drafting, main, reflection
+    from app import accounts, couple, drafting, main, reflection, signing
     from app.accounts import models as _accounts_models  # noqa: F401
     from app.couple import models as _couple_models  # noqa: F401
     from app.drafting import models as _drafting_models  # noqa: F401
     from app.reflection import models as _reflection_models  # noqa: F401
+    from app.signing import models as _signing_models  # noqa: F401
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(couple.bp)
     app.register_blueprint(reflection.bp)
     app.register_blueprint(drafting.bp)
+    app.register_blueprint(signing.bp)
 
 
 def _register_security_headers(app: Flask) -> None:

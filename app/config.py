@@ -42,6 +42,9 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "TRUST_PROXY": _flag("TRUST_PROXY"),
         # Where "Quick exit" leads: a neutral page, opened in place of the current one.
+        # A PKCS#12 file to seal PDFs with; without it a key is made in the instance folder.
+        "SEAL_PKCS12_PATH": os.environ.get("SEAL_PKCS12_PATH"),
+        "SEAL_PKCS12_PASSPHRASE": os.environ.get("SEAL_PKCS12_PASSPHRASE"),
         "QUICK_EXIT_URL": os.environ.get("QUICK_EXIT_URL", "https://www.wikipedia.org/"),
         # Without a mail server, messages go to the log so development needs no SMTP.
         "MAIL_BACKEND": "smtp" if mail_server else "app.mailing",
@@ -64,12 +67,18 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
     "WTF_CSRF_TIME_LIMIT": None,
-    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Forms stay small; only the verify page takes a file, up to VERIFY_MAX_BYTES.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "VERIFY_MAX_BYTES": 5 * 1024 * 1024,
+    "SIGNATURE_MAX_BYTES": 300 * 1024,
+    "REVIEW_AFTER_DAYS": 28,
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",
     "RATELIMIT_REGISTER": "5 per minute;30 per hour",
     "RATELIMIT_JOIN": "10 per minute;50 per hour",
     "RATELIMIT_RESET": "5 per minute;20 per hour",
+    "RATELIMIT_SIGN": "5 per minute;30 per hour",
+    "RATELIMIT_VERIFY": "20 per minute",
     # argon2id cost; tests lower it, production keeps argon2-cffi's recommended profile.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 64 * 1024,

@@ -1,5 +1,6 @@
 """Template filters: dates and devices, in the reader's language."""
 
+import datetime as dt
 from datetime import datetime
 
 from flask import Flask
@@ -23,8 +24,10 @@ def ago(moment: datetime) -> str:
     return format_timedelta(as_utc(moment) - utcnow(), add_direction=True, threshold=0.9)
 
 
-def date(moment: datetime) -> str:
-    return format_date(as_utc(moment), format="long")
+def date(moment: datetime | dt.date) -> str:
+    if isinstance(moment, datetime):
+        moment = as_utc(moment)
+    return format_date(moment, format="long")
 
 
 def register_filters(app: Flask) -> None:

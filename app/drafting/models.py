@@ -19,8 +19,14 @@ class Agreement(db.Model):
     # Equal to couple_id while drafting, NULL afterwards: one draft per couple, by constraint.
     drafting_couple_id: Mapped[int | None] = mapped_column(unique=True)
     language: Mapped[str] = mapped_column(String(8))
+    # Version 1, 2, ...: revising a final agreement starts the next one as a draft.
+    number: Mapped[int] = mapped_column(default=1)
     revision: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.drafting_couple_id is not None
 
     clauses: Mapped[list["AgreementClause"]] = relationship(
         back_populates="agreement",
@@ -72,6 +78,8 @@ class Approval(db.Model):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     clause_version: Mapped[int]
+    # SHA-256 of the clause's canonical form at the moment of the yes, for the audit trail.
+    clause_fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     clause: Mapped[AgreementClause] = relationship(back_populates="approvals")

@@ -9,6 +9,7 @@ counter can never race.
 import string
 from dataclasses import dataclass, field
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -17,11 +18,20 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.content.schema import ChoiceParam, Clause, IntParam, Library
 from app.couple.models import Couple
+from app.drafting import canonical
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
 from app.forms import has_control_characters
 
 LANGUAGES = ("en", "nl")
+# The agreement's title in its own language: part of what is signed, so not a UI string.
+TITLES = {"en": "Our no-ignoring agreement", "nl": "Onze afspraak: niet negeren"}
+# Kinds of history line that change what the agreement says (and so void signatures).
+CONTENT_CHANGES = {"added", "changed", "removed", "restored", "moved", "language", "withdrew"}
+
+_signals = Namespace()
+#: Sent with the agreement after every accepted change, with the user and the kind.
+agreement_changed = _signals.signal("agreement-changed")
 
 
 class DraftingError(Exception):
@@ -30,6 +40,13 @@ class DraftingError(Exception):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+
+
+class AgreementClosed(DraftingError):
+    """Only a draft can change: a final agreement refuses every change."""
+
+    def __init__(self):
+        super().__init__({"version": _("This agreement is final and can no longer change.")})
 
 
 class StaleVersion(Exception):
@@ -66,15 +83,19 @@ def clause_in(agreement: Agreement, clause_id: int) -> AgreementClause | None:
     )
 
 
-def _lock(agreement: Agreement) -> Agreement:
+def lock(agreement: Agreement) -> Agreement:
+    """The agreement, locked for this transaction and read afresh; refused unless a draft."""
     # Whatever this request read before the lock may be stale: read it all again after.
     db.session.expire_all()
-    return db.session.execute(
+    agreement = db.session.execute(
         select(Agreement)
         .where(Agreement.id == agreement.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
+    if not agreement.is_draft:
+        raise AgreementClosed()
+    return agreement
 
 
 def _fresh(clause: AgreementClause) -> AgreementClause:
@@ -85,7 +106,7 @@ def _fresh(clause: AgreementClause) -> AgreementClause:
     ).scalar_one()
 
 
-def _record(agreement: Agreement, user: User, kind: str, clause=None, **details) -> None:
+def record(agreement: Agreement, user: User, kind: str, clause=None, **details) -> None:
     """Every accepted change passes here exactly once: revision + 1 and a history line."""
     agreement.revision += 1
     db.session.add(
@@ -98,6 +119,7 @@ def _record(agreement: Agreement, user: User, kind: str, clause=None, **details)
         )
     )
     db.session.flush()
+    agreement_changed.send(agreement, user=user, kind=kind, details=details)
 
 
 def _check_version(clause: AgreementClause, version: int | None) -> AgreementClause:
@@ -145,7 +167,7 @@ def start_agreement(
     agreement = Agreement(couple_id=couple.id, drafting_couple_id=couple.id, language=language)
     db.session.add(agreement)
     db.session.flush()
-    _record(agreement, user, "started", starter=starter_id)
+    record(agreement, user, "started", starter=starter_id)
     for item in starter.clauses if starter else ():
         template = library.clause(item.clause)
         clause = AgreementClause(
@@ -163,7 +185,7 @@ def set_language(agreement: Agreement, user: User, language: str, library: Libra
 
     Text values still at the old language's default take the new language's default.
     """
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     language = _language(language)
     if language == agreement.language:
         return
@@ -177,7 +199,7 @@ def set_language(agreement: Agreement, user: User, language: str, library: Libra
             }
         _changed(clause)
     agreement.language = language
-    _record(agreement, user, "language", language=language)
+    record(agreement, user, "language", language=language)
 
 
 def add_clause(
@@ -186,7 +208,7 @@ def add_clause(
     template = library.clause(template_id or "")
     if template is None:
         raise DraftingError({"template": _("That clause is not in the library.")})
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = AgreementClause(
         position=_next_position(agreement),
         template_id=template.id,
@@ -194,7 +216,7 @@ def add_clause(
     )
     agreement.clauses.append(clause)
     db.session.flush()
-    _record(agreement, user, "added", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "added", clause, title=_title_snapshot(clause, library))
     return clause
 
 
@@ -228,13 +250,13 @@ def add_custom_clause(
     agreement: Agreement, user: User, title: str, body: str, library: Library
 ) -> AgreementClause:
     title, body = _custom_text(title, body)
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = AgreementClause(
         position=_next_position(agreement), custom_title=title, custom_body=body
     )
     agreement.clauses.append(clause)
     db.session.flush()
-    _record(agreement, user, "added", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "added", clause, title=_title_snapshot(clause, library))
     return clause
 
 
@@ -286,7 +308,7 @@ def update_params(
     library: Library,
 ) -> bool:
     """Change a template clause's values; False when nothing actually changed."""
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = _check_version(clause, version)
     if clause.is_custom or clause.removed:
         raise DraftingError({"version": _("This clause cannot be changed that way.")})
@@ -295,7 +317,7 @@ def update_params(
         return False
     clause.params = values
     _changed(clause)
-    _record(agreement, user, "changed", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "changed", clause, title=_title_snapshot(clause, library))
     return True
 
 
@@ -308,7 +330,7 @@ def update_custom(
     body: str,
     library: Library,
 ) -> bool:
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = _check_version(clause, version)
     if not clause.is_custom or clause.removed:
         raise DraftingError({"version": _("This clause cannot be changed that way.")})
@@ -317,7 +339,7 @@ def update_custom(
         return False
     clause.custom_title, clause.custom_body = title, body
     _changed(clause)
-    _record(agreement, user, "changed", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "changed", clause, title=_title_snapshot(clause, library))
     return True
 
 
@@ -325,56 +347,62 @@ def approve(
     agreement: Agreement, clause: AgreementClause, user: User, version: int | None, library
 ) -> bool:
     """Approve exactly the version the person saw; False if they had already."""
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = _check_version(clause, version)
     if clause.removed or clause.approved_by(user):
         return False
-    clause.approvals.append(Approval(user_id=user.id, clause_version=clause.version))
-    _record(agreement, user, "approved", clause, title=_title_snapshot(clause, library))
+    clause.approvals.append(
+        Approval(
+            user_id=user.id,
+            clause_version=clause.version,
+            clause_fingerprint=clause_fingerprint(clause, library, agreement.language),
+        )
+    )
+    record(agreement, user, "approved", clause, title=_title_snapshot(clause, library))
     return True
 
 
 def withdraw(
     agreement: Agreement, clause: AgreementClause, user: User, version: int | None, library
 ) -> bool:
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = _check_version(clause, version)
     approval = next((item for item in clause.approvals if item.user_id == user.id), None)
     if approval is None:
         return False
     clause.approvals.remove(approval)
-    _record(agreement, user, "withdrew", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "withdrew", clause, title=_title_snapshot(clause, library))
     return True
 
 
 def remove(
     agreement: Agreement, clause: AgreementClause, user: User, version: int | None, library
 ) -> bool:
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = _check_version(clause, version)
     if clause.removed:
         return False
     clause.removed = True
     _changed(clause)
-    _record(agreement, user, "removed", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "removed", clause, title=_title_snapshot(clause, library))
     return True
 
 
 def restore(agreement: Agreement, clause: AgreementClause, user: User, library) -> bool:
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = _fresh(clause)
     if not clause.removed:
         return False
     clause.removed = False
     clause.position = _next_position(agreement)
     _changed(clause)
-    _record(agreement, user, "restored", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "restored", clause, title=_title_snapshot(clause, library))
     return True
 
 
 def move(agreement: Agreement, clause: AgreementClause, user: User, step: int, library) -> bool:
     """Move a clause one place up (-1) or down (+1) among the clauses in the agreement."""
-    agreement = _lock(agreement)
+    agreement = lock(agreement)
     clause = _fresh(clause)
     active = [item for item in agreement.clauses if not item.removed]
     if clause not in active or step not in (-1, 1):
@@ -384,7 +412,7 @@ def move(agreement: Agreement, clause: AgreementClause, user: User, step: int, l
         return False
     other = active[index + step]
     clause.position, other.position = other.position, clause.position
-    _record(agreement, user, "moved", clause, title=_title_snapshot(clause, library))
+    record(agreement, user, "moved", clause, title=_title_snapshot(clause, library))
     return True
 
 
@@ -437,6 +465,51 @@ def clause_text(clause: AgreementClause, library: Library, language: str) -> Mar
             value = display_value(template, name, clause.params.get(name), language)
             parts.append(Markup("<strong>%s</strong>") % value)
     return Markup("").join(parts)
+
+
+def plain_text(clause: AgreementClause, library: Library, language: str) -> str:
+    """The clause's sentence with its values, as plain text (for signing and the PDF)."""
+    if clause.is_custom:
+        return clause.custom_body
+    template = library.clause(clause.template_id)
+    return template.body(language).format_map(
+        {
+            name: display_value(template, name, value, language)
+            for name, value in clause.params.items()
+        }
+    )
+
+
+def _clause_data(clause: AgreementClause, position: int, library: Library, language: str):
+    return canonical.clause_data(
+        position,
+        clause.template_id,
+        clause_title(clause, library, language),
+        plain_text(clause, library, language),
+        clause.params,
+    )
+
+
+def clause_fingerprint(clause: AgreementClause, library: Library, language: str) -> str:
+    return canonical.fingerprint(_clause_data(clause, clause.position, library, language))
+
+
+def agreement_content(agreement: Agreement, partners: list[User], library: Library) -> dict:
+    """The canonical content a signature binds (docs/fingerprint.md)."""
+    return canonical.agreement_data(
+        TITLES[agreement.language],
+        agreement.language,
+        agreement.number,
+        [person.display_name for person in partners],
+        [
+            _clause_data(clause, index, library, agreement.language)
+            for index, clause in enumerate(active_clauses(agreement), start=1)
+        ],
+    )
+
+
+def agreement_fingerprint(agreement: Agreement, partners: list[User], library: Library) -> str:
+    return canonical.fingerprint(agreement_content(agreement, partners, library))
 
 
 def display_value(template: Clause, name: str, value, language: str) -> str:

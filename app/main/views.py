@@ -10,6 +10,7 @@ from app.main import bp
 from app.main.forms import LanguageForm
 from app.navigation import safe_next
 from app.reflection import services as reflections
+from app.signing import services as signing
 
 
 @bp.get("/")
@@ -18,10 +19,13 @@ def index():
         return render_template("main/welcome.html")
     couple = couples.couple_of(current_user)
     progress = reflections.progress(current_user, library())
+    versions = signing.final_versions(couple) if couple else []
     return render_template(
         "main/dashboard.html",
         couple=couple,
         partner=couples.partner_of(current_user, couple) if couple else None,
+        latest=versions[0] if versions else None,
+        review=signing.review_due(couple) if couple else None,
         answered=sum(item.answered for item in progress),
         prompts=sum(len(item.prompts) for item in progress),
         form=ButtonForm(),

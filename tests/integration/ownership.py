@@ -35,9 +35,17 @@ def _clause_of(owner) -> int:
         )
 
 
+def _final_agreement_of(owner) -> int:
+    """A final, signed agreement of the owner's couple, made through the services."""
+    from tests.integration.signing_helpers import finalise_through_services
+
+    return finalise_through_services(owner.app, owner.email)
+
+
 OWNED_OBJECTS = {
     "device_id": _device_of,
     "clause_id": _clause_of,
+    "agreement_id": _final_agreement_of,
 }
 
 # Arguments that are not object ids, with the reason each is safe to leave out.

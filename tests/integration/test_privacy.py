@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.accounts.models import Device, User
 from app.content import load_library
 from app.couple.models import Couple
-from app.drafting.models import AgreementClause
+from app.drafting.models import Agreement, AgreementClause
 from app.extensions import db
 from tests.integration.test_routes import ROUTES, _url
 from tests.unit.test_content import AGREEMENTS
@@ -30,6 +30,8 @@ def _values_for(argument: str, reader, app) -> list:
             )
         if argument == "clause_id":
             return list(db.session.scalars(select(AgreementClause.id)))
+        if argument == "agreement_id":
+            return list(db.session.scalars(select(Agreement.id)))
         if argument == "token":
             return list(db.session.scalars(select(Couple.invite_token)))
     raise AssertionError(f"the privacy canary does not know how to fill <{argument}>")

@@ -24,6 +24,7 @@ PUBLIC_ENDPOINTS = {
     "accounts.reset_password",
     "couple.invitation",
     "reflection.help_page",
+    "signing.verify",
 }
 
 

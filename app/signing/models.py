@@ -1,0 +1,47 @@
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.db import utcnow
+from app.extensions import db
+
+
+class Signature(db.Model):
+    """One partner's signature on the exact content with `fingerprint`.
+
+    A change to the agreement voids it (`voided_at`, with the reason kept for the signer).
+    """
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(120))
+    image_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    typed: Mapped[bool] = mapped_column(default=False)
+    review_on: Mapped[date]
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User] = relationship()
+
+
+class FinalDocument(db.Model):
+    """The signed PDF of a final agreement: rendered and sealed once, served as stored."""
+
+    __tablename__ = "final_documents"
+
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    finalised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    review_on: Mapped[date]

@@ -1,0 +1,370 @@
+"""Signing rules: both partners sign the exact content; a change voids a signature; the
+second signature makes the agreement final, rendered and sealed once; versions; review.
+"""
+
+import base64
+import binascii
+import struct
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.accounts.services import password_matches
+from app.content.schema import Library
+from app.couple.models import Couple
+from app.db import as_utc, utcnow
+from app.drafting import services as drafting
+from app.drafting.models import Agreement, AgreementClause, Approval, Event
+from app.extensions import db
+from app.forms import has_control_characters
+from app.signing import pdf
+from app.signing.models import FinalDocument, Signature
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class SigningError(Exception):
+    """What is wrong with a signing attempt; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def sealer() -> pdf.Sealer:
+    """The instance's seal: a configured PKCS#12 file, else a key made on first use."""
+    if "duet.sealer" not in current_app.extensions:
+        config = current_app.config
+        pkcs12 = config.get("SEAL_PKCS12_PATH")
+        passphrase = config.get("SEAL_PKCS12_PASSPHRASE")
+        current_app.extensions["duet.sealer"] = pdf.Sealer.load_or_create(
+            Path(current_app.instance_path),
+            Path(pkcs12) if pkcs12 else None,
+            passphrase.encode() if passphrase else None,
+        )
+    return current_app.extensions["duet.sealer"]
+
+
+def active_signatures(agreement: Agreement) -> list[Signature]:
+    return list(
+        db.session.scalars(
+            select(Signature)
+            .where(Signature.agreement_id == agreement.id, Signature.voided_at.is_(None))
+            .order_by(Signature.signed_at)
+        )
+    )
+
+
+def signature_of(agreement: Agreement, user: User) -> Signature | None:
+    return next((item for item in active_signatures(agreement) if item.user_id == user.id), None)
+
+
+def voided_signature_of(agreement: Agreement, user: User) -> Signature | None:
+    """The person's most recent signature that a later change voided, if they must re-sign."""
+    if signature_of(agreement, user) is not None:
+        return None
+    return db.session.scalar(
+        select(Signature)
+        .where(
+            Signature.agreement_id == agreement.id,
+            Signature.user_id == user.id,
+            Signature.voided_at.is_not(None),
+        )
+        .order_by(Signature.voided_at.desc())
+        .limit(1)
+    )
+
+
+def ready_to_sign(agreement: Agreement, partners: list[User]) -> bool:
+    return agreement.is_draft and drafting.progress(agreement, partners).complete
+
+
+def default_review_date(agreement: Agreement, today: date | None = None) -> date:
+    """The first signer's choice, else four weeks from today."""
+    first = next(iter(active_signatures(agreement)), None)
+    if first is not None:
+        return first.review_on
+    return (today or utcnow().date()) + timedelta(days=current_app.config["REVIEW_AFTER_DAYS"])
+
+
+def read_drawing(data_url: str) -> bytes:
+    """The PNG behind a signature pad's data URL, checked to be a real, sane PNG."""
+    limit = current_app.config["SIGNATURE_MAX_BYTES"]
+    prefix = "data:image/png;base64,"
+    if not data_url:
+        raise SigningError({"signature": _("Please draw your signature, or type it instead.")})
+    if not data_url.startswith(prefix) or len(data_url) > limit * 4 // 3 + len(prefix) + 4:
+        raise SigningError(
+            {"signature": _("This drawing could not be read. Please draw it again.")}
+        )
+    try:
+        image = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise SigningError(
+            {"signature": _("This drawing could not be read. Please draw it again.")}
+        ) from None
+    if len(image) > limit or not image.startswith(PNG_MAGIC) or image[12:16] != b"IHDR":
+        raise SigningError(
+            {"signature": _("This drawing could not be read. Please draw it again.")}
+        )
+    width, height = struct.unpack(">II", image[16:24])
+    if not (20 <= width <= 4000 and 20 <= height <= 4000):
+        raise SigningError(
+            {"signature": _("This drawing could not be read. Please draw it again.")}
+        )
+    return image
+
+
+def sign(
+    agreement: Agreement,
+    user: User,
+    partners: list[User],
+    *,
+    password: str,
+    full_name: str,
+    drawing: str,
+    typed: bool,
+    agreed: bool,
+    review_on: date | None,
+    library: Library,
+) -> Signature:
+    agreement = drafting.lock(agreement)
+    if not drafting.progress(agreement, partners).complete:
+        raise SigningError(
+            {"agreement": _("Every clause needs a yes from both of you before you can sign.")}
+        )
+    if signature_of(agreement, user) is not None:
+        raise SigningError({"agreement": _("You have already signed this version.")})
+
+    errors = {}
+    full_name = (full_name or "").strip()
+    if not full_name:
+        errors["full_name"] = _("Please type your full name.")
+    elif len(full_name) > 120 or has_control_characters(full_name):
+        errors["full_name"] = _("Please type your name in at most 120 ordinary characters.")
+    image = None
+    if not typed:
+        try:
+            image = read_drawing(drawing)
+        except SigningError as error:
+            errors.update(error.errors)
+    today = utcnow().date()
+    if review_on is None or not today < review_on <= today + timedelta(days=366):
+        errors["review_on"] = _("Please choose a date within the coming year.")
+    if not agreed:
+        errors["agreed"] = _("Please tick the box to say you agree.")
+    if not password_matches(user, password or ""):
+        errors["password"] = _("That is not your password.")
+    if errors:
+        raise SigningError(errors)
+
+    signature = Signature(
+        agreement_id=agreement.id,
+        user_id=user.id,
+        fingerprint=drafting.agreement_fingerprint(agreement, partners, library),
+        full_name=full_name,
+        image_png=image,
+        typed=typed,
+        review_on=review_on,
+    )
+    db.session.add(signature)
+    db.session.flush()
+    drafting.record(agreement, user, "signed")
+    signatures = active_signatures(agreement)
+    if len(signatures) == 2 and all(
+        item.fingerprint == signature.fingerprint for item in signatures
+    ):
+        finalise(agreement, user, partners, signatures, library)
+    return signature
+
+
+def finalise(agreement, user, partners, signatures, library) -> FinalDocument:
+    """Close the draft, render and seal the PDF once, and store it."""
+    now = utcnow()
+    agreement.drafting_couple_id = None
+    drafting.record(agreement, user, "finalised")
+    document = FinalDocument(
+        agreement_id=agreement.id,
+        fingerprint=signatures[0].fingerprint,
+        finalised_at=now,
+        review_on=signatures[-1].review_on,
+        pdf=b"",
+    )
+    document.pdf = pdf.seal_pdf(
+        pdf.render_pdf(document_for(agreement, document, partners, signatures, library)), sealer()
+    )
+    db.session.add(document)
+    db.session.flush()
+    return document
+
+
+def document_for(agreement, document, partners, signatures, library) -> pdf.PdfAgreement:
+    """Everything the PDF shows, in the agreement's language."""
+    language = agreement.language
+    by_id = {person.id: person for person in partners}
+    with force_locale(language):
+        return pdf.PdfAgreement(
+            title=drafting.TITLES[language],
+            language=language,
+            version=agreement.number,
+            partners=tuple(person.display_name for person in partners),
+            finalised_at=as_utc(document.finalised_at),
+            review_on=document.review_on,
+            clauses=tuple(
+                pdf.PdfClause(
+                    title=drafting.clause_title(clause, library, language),
+                    text=drafting.plain_text(clause, library, language),
+                )
+                for clause in drafting.active_clauses(agreement)
+            ),
+            fingerprint=document.fingerprint,
+            signatures=tuple(
+                pdf.PdfSignature(
+                    name=by_id[item.user_id].display_name,
+                    full_name=item.full_name,
+                    signed_at=as_utc(item.signed_at),
+                    image_png=item.image_png,
+                    typed=item.typed,
+                )
+                for item in signatures
+            ),
+            audit=tuple(audit_trail(agreement, by_id, signatures, library, document)),
+            verify_url=current_app.config["PUBLIC_URL"].rstrip("/") + "/verify",
+        )
+
+
+def audit_trail(agreement, people: dict, signatures, library, document) -> list[pdf.AuditLine]:
+    """Times and names only: no addresses or device data, since partners may share devices."""
+    language = agreement.language
+    events = list(
+        db.session.scalars(
+            select(Event).where(Event.agreement_id == agreement.id).order_by(Event.id)
+        )
+    )
+    name = lambda user_id: people[user_id].display_name if user_id in people else _("Someone")  # noqa: E731
+    lines = []
+    started = next((event for event in events if event.kind == "started"), events[0])
+    lines.append(
+        pdf.AuditLine(
+            as_utc(started.created_at), _("%(name)s started drafting.", name=name(started.user_id))
+        )
+    )
+    changes = sum(1 for event in events if event.kind in drafting.CONTENT_CHANGES)
+    lines.append(
+        pdf.AuditLine(
+            as_utc(signatures[0].signed_at),
+            _("%(count)d changes were made while drafting.", count=changes),
+        )
+    )
+    approvals = db.session.scalars(
+        select(Approval)
+        .join(AgreementClause)
+        .where(AgreementClause.agreement_id == agreement.id, AgreementClause.removed.is_(False))
+        .order_by(Approval.created_at)
+    )
+    for approval in approvals:
+        clause = approval.clause
+        lines.append(
+            pdf.AuditLine(
+                as_utc(approval.created_at),
+                _(
+                    "%(name)s agreed to “%(title)s” (clause fingerprint %(fingerprint)s).",
+                    name=name(approval.user_id),
+                    title=drafting.clause_title(clause, library, language),
+                    fingerprint=approval.clause_fingerprint[:16],
+                ),
+            )
+        )
+    for item in signatures:
+        lines.append(
+            pdf.AuditLine(
+                as_utc(item.signed_at),
+                _(
+                    "%(name)s signed as “%(full_name)s”.",
+                    name=name(item.user_id),
+                    full_name=item.full_name,
+                ),
+            )
+        )
+    lines.append(
+        pdf.AuditLine(as_utc(document.finalised_at), _("Both have signed: the agreement is final."))
+    )
+    return sorted(lines, key=lambda line: line.at)
+
+
+def final_versions(couple: Couple) -> list[tuple[Agreement, FinalDocument]]:
+    rows = db.session.execute(
+        select(Agreement, FinalDocument)
+        .join(FinalDocument, FinalDocument.agreement_id == Agreement.id)
+        .where(Agreement.couple_id == couple.id)
+        .order_by(Agreement.number.desc())
+    )
+    return [(agreement, document) for agreement, document in rows]
+
+
+def final_document(couple: Couple, agreement_id: int) -> tuple[Agreement, FinalDocument] | None:
+    row = db.session.execute(
+        select(Agreement, FinalDocument)
+        .join(FinalDocument, FinalDocument.agreement_id == Agreement.id)
+        .where(Agreement.couple_id == couple.id, Agreement.id == agreement_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def revise(couple: Couple, agreement: Agreement, user: User, library: Library) -> Agreement:
+    """Start version N+1 as a draft copy of final version N, with every yes asked again."""
+    if drafting.current_draft(couple) is not None:
+        raise SigningError({"agreement": _("You already have an agreement in drafting.")})
+    latest = db.session.scalar(
+        select(func.max(Agreement.number)).where(Agreement.couple_id == couple.id)
+    )
+    draft = Agreement(
+        couple_id=couple.id,
+        drafting_couple_id=couple.id,
+        language=agreement.language,
+        number=latest + 1,
+    )
+    db.session.add(draft)
+    db.session.flush()
+    for clause in drafting.active_clauses(agreement):
+        draft.clauses.append(
+            AgreementClause(
+                position=clause.position,
+                template_id=clause.template_id,
+                params=dict(clause.params),
+                custom_title=clause.custom_title,
+                custom_body=clause.custom_body,
+            )
+        )
+    drafting.record(draft, user, "revised", previous=agreement.number)
+    return draft
+
+
+def review_due(couple: Couple, today: date | None = None) -> FinalDocument | None:
+    """The latest final version's review, when it is a week away or past."""
+    versions = final_versions(couple)
+    if not versions:
+        return None
+    document = versions[0][1]
+    today = today or utcnow().date()
+    return document if document.review_on - today <= timedelta(days=7) else None
+
+
+@drafting.agreement_changed.connect
+def _void_signatures(agreement: Agreement, user: User, kind: str, details: dict, **_extra):
+    """What was signed no longer exists: a change voids every signature on the draft."""
+    if kind not in drafting.CONTENT_CHANGES:
+        return
+    now: datetime = utcnow()
+    for signature in active_signatures(agreement):
+        signature.voided_at = now
+        signature.void_reason = {
+            "by": user.display_name,
+            "kind": kind,
+            "title": (details.get("title") or {}).get(agreement.language),
+        }

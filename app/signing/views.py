@@ -1,0 +1,187 @@
+from datetime import datetime
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from icalendar import Calendar
+from icalendar import Event as CalendarEvent
+
+from app.content import library
+from app.couple import services as couples
+from app.drafting import services as drafting
+from app.extensions import db, limiter
+from app.navigation import form_status, public_url
+from app.signing import bp, pdf, services
+from app.signing.forms import SignForm, VerifyForm
+
+
+def _couple_or_404():
+    couple = couples.couple_of(current_user)
+    if couple is None or not couples.is_complete(couple):
+        abort(404)
+    return couple
+
+
+def _sign_page(couple, draft, form, status=200, agreement_error=None):
+    content = library()
+    partners = couple.partners
+    return (
+        render_template(
+            "signing/sign.html",
+            form=form,
+            agreement_error=agreement_error,
+            draft=draft,
+            partner=couples.partner_of(current_user, couple),
+            ready=services.ready_to_sign(draft, partners),
+            mine=services.signature_of(draft, current_user),
+            voided=services.voided_signature_of(draft, current_user),
+            signatures=services.active_signatures(draft),
+            clauses=drafting.active_clauses(draft),
+            title=drafting.TITLES[draft.language],
+            fingerprint=drafting.agreement_fingerprint(draft, partners, content),
+            title_of=lambda clause: drafting.clause_title(clause, content, draft.language),
+            text_of=lambda clause: drafting.clause_text(clause, content, draft.language),
+        ),
+        status,
+    )
+
+
+@bp.route("/agreement/sign", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_SIGN"], methods=["POST"])
+def sign():
+    couple = _couple_or_404()
+    draft = drafting.current_draft(couple)
+    if draft is None and request.method == "POST":
+        return _versions_page(couple, 409, _("This agreement is already signed by both of you."))
+    if draft is None:
+        return redirect(url_for("signing.versions"))
+    form = SignForm()
+    if request.method == "GET":
+        form.review_on.data = services.default_review_date(draft)
+    elif form.validate():
+        try:
+            services.sign(
+                draft,
+                current_user,
+                couple.partners,
+                password=form.password.data,
+                full_name=form.full_name.data,
+                drawing=form.signature.data,
+                typed=form.typed.data,
+                agreed=form.agreed.data,
+                review_on=form.review_on.data,
+                library=library(),
+            )
+        except services.SigningError as error:
+            db.session.rollback()
+            draft = drafting.current_draft(couple)
+            for name, message in error.errors.items():
+                if name in form:
+                    form[name].errors = [message]
+            refused = error.errors.get("agreement")
+            return _sign_page(couple, draft, form, 409 if refused else 400, refused)
+        except drafting.AgreementClosed:
+            db.session.rollback()
+            return redirect(url_for("signing.versions"))
+        db.session.commit()
+        if drafting.current_draft(couple) is None:
+            flash(_("You have both signed. Your agreement is final."))
+            return redirect(url_for("signing.versions"))
+        flash(_("You have signed. Your partner can sign now."))
+        return redirect(url_for("signing.sign"))
+    return _sign_page(couple, draft, form, form_status(form))
+
+
+def _versions_page(couple, status=200, refused=None):
+    return (
+        render_template(
+            "signing/versions.html",
+            versions=services.final_versions(couple),
+            draft=drafting.current_draft(couple),
+            review=services.review_due(couple),
+            refused=refused,
+        ),
+        status,
+    )
+
+
+@bp.get("/agreements")
+@login_required
+def versions():
+    return _versions_page(_couple_or_404())
+
+
+def _final_or_404(agreement_id: int):
+    found = services.final_document(_couple_or_404(), agreement_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/agreements/<int:agreement_id>/pdf")
+@login_required
+def download(agreement_id: int):
+    agreement, document = _final_or_404(agreement_id)
+    response = current_app.response_class(document.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="duet-agreement-v{agreement.number}.pdf"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/agreements/<int:agreement_id>/review.ics")
+@login_required
+def review_calendar(agreement_id: int):
+    agreement, document = _final_or_404(agreement_id)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Duet//Agreement review//EN")
+    calendar.add("version", "2.0")
+    event = CalendarEvent()
+    event.add("uid", f"duet-review-{agreement.id}-{document.fingerprint[:16]}@duet")
+    event.add("dtstamp", datetime.now(tz=document.finalised_at.tzinfo))
+    event.add("dtstart", document.review_on)
+    event.add("summary", _("Talk about how our agreement is going"))
+    event.add("description", public_url("signing.versions"))
+    calendar.add_component(event)
+    response = current_app.response_class(calendar.to_ical(), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'attachment; filename="duet-review.ics"'
+    return response
+
+
+@bp.post("/agreements/<int:agreement_id>/revise")
+@login_required
+def revise(agreement_id: int):
+    agreement, _document = _final_or_404(agreement_id)
+    try:
+        services.revise(_couple_or_404(), agreement, current_user, library())
+    except services.SigningError as error:
+        flash(next(iter(error.errors.values())))
+        return redirect(url_for("drafting.agreement"))
+    db.session.commit()
+    flash(
+        _(
+            "Version %(number)d is open for drafting. Every clause needs both yeses again.",
+            number=agreement.number + 1,
+        )
+    )
+    return redirect(url_for("drafting.agreement"))
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"], methods=["POST"])
+def verify():
+    form = VerifyForm()
+    result = None
+    if form.validate_on_submit():
+        data = form.document.data.read(current_app.config["VERIFY_MAX_BYTES"] + 1)
+        if len(data) > current_app.config["VERIFY_MAX_BYTES"]:
+            form.document.errors = [_("This file is too large to be a Duet agreement.")]
+        else:
+            # Read in memory, never stored.
+            result = pdf.verify_pdf(data, services.sealer())
+    return (
+        render_template("signing/verify.html", form=form, result=result),
+        400 if form.errors or (form.is_submitted() and result is None) else 200,
+    )

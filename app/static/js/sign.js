@@ -1,0 +1,45 @@
+// The signature field: drawing with signature_pad (touch or mouse, no page scroll while
+// drawing, kept across a resize or a form sent back with an error), erasing, or typing.
+(() => {
+  const canvas = document.querySelector("canvas[data-signature-pad]");
+  if (!canvas || !window.SignaturePad) return;
+  const field = canvas.closest("[data-signature-field]");
+  const input = document.getElementById("signature");
+  const typed = document.getElementById("typed");
+  const name = document.getElementById("full_name");
+  const preview = document.querySelector("[data-typed-preview]");
+  const pad = new SignaturePad(canvas, { penColor: "#1f2a30", minWidth: 0.8, maxWidth: 2.6 });
+
+  function fit() {
+    const strokes = pad.toData();
+    const ratio = Math.max(window.devicePixelRatio || 1, 1);
+    canvas.width = canvas.offsetWidth * ratio;
+    canvas.height = canvas.offsetHeight * ratio;
+    canvas.getContext("2d").scale(ratio, ratio);
+    pad.clear();
+    if (strokes.length) pad.fromData(strokes);
+  }
+  window.addEventListener("resize", fit);
+  fit();
+
+  // A form sent back with an error still holds the drawing: put it back on the pad.
+  if (input.value.startsWith("data:image/png")) {
+    pad.fromDataURL(input.value, { width: canvas.offsetWidth, height: canvas.offsetHeight });
+  }
+  pad.addEventListener("endStroke", () => {
+    input.value = pad.toDataURL("image/png");
+  });
+  field.querySelector("[data-erase]").addEventListener("click", () => {
+    pad.clear();
+    input.value = "";
+  });
+
+  const showTyped = () => {
+    field.hidden = typed.checked;
+    preview.hidden = !typed.checked;
+    preview.textContent = name.value;
+  };
+  typed.addEventListener("change", showTyped);
+  name.addEventListener("input", showTyped);
+  showTyped();
+})();

@@ -1,0 +1,71 @@
+"""Reaching a final agreement quickly, through the services, for tests about what follows."""
+
+import base64
+import struct
+import zlib
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.content import library
+from app.couple import services as couples
+from app.db import utcnow
+from app.drafting import services as drafting
+from app.extensions import db
+from app.signing import services as signing
+from tests.conftest import PASSWORD
+
+
+def png_data_url(width: int = 300, height: int = 100) -> str:
+    """A small, real PNG: a dark line on white, as a signature pad would send."""
+    rows = []
+    for y in range(height):
+        row = bytearray([0])
+        for x in range(width):
+            ink = abs(y - height // 2 - (x % 40) // 4) < 2
+            row += bytes([30, 42, 48, 255] if ink else [255, 255, 255, 0])
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def finalise_through_services(app, email: str) -> int:
+    """Draft (if needed), approve everything and sign twice; returns the agreement id."""
+    with app.test_request_context(method="POST"):
+        user = db.session.scalar(select(User).where(User.email == email))
+        couple = couples.couple_of(user)
+        partners = couple.partners
+        content = library()
+        draft = drafting.current_draft(couple) or drafting.start_agreement(
+            couple, user, "en", "basic", content
+        )
+        for clause in drafting.active_clauses(draft):
+            for person in partners:
+                drafting.approve(draft, clause, person, clause.version, content)
+        for person in partners:
+            signing.sign(
+                draft,
+                person,
+                partners,
+                password=PASSWORD,
+                full_name=f"{person.display_name} Example",
+                drawing=png_data_url(),
+                typed=False,
+                agreed=True,
+                review_on=utcnow().date() + timedelta(days=28),
+                library=content,
+            )
+        agreement_id = draft.id
+        db.session.commit()
+        return agreement_id
