@@ -297,6 +297,28 @@ def audit_trail(agreement, people: dict, signatures, library, document) -> list[
     return sorted(lines, key=lambda line: line.at)
 
 
+def render_again(agreement_id: int, library: Library) -> bytes:
+    """Render and seal a final agreement anew from the database (for the CLI, to prove it).
+
+    The stored PDF stays the one that is served; this makes a fresh, equally valid copy.
+    """
+    agreement = db.session.get(Agreement, agreement_id)
+    document = db.session.get(FinalDocument, agreement_id)
+    if agreement is None or document is None:
+        raise LookupError(f"There is no final agreement with id {agreement_id}.")
+    partners = db.session.get(Couple, agreement.couple_id).partners
+    signatures = [
+        item
+        for item in db.session.scalars(
+            select(Signature)
+            .where(Signature.agreement_id == agreement.id, Signature.voided_at.is_(None))
+            .order_by(Signature.signed_at)
+        )
+    ]
+    content = document_for(agreement, document, partners, signatures, library)
+    return pdf.seal_pdf(pdf.render_pdf(content), sealer())
+
+
 def final_versions(couple: Couple) -> list[tuple[Agreement, FinalDocument]]:
     rows = db.session.execute(
         select(Agreement, FinalDocument)

@@ -1,5 +1,6 @@
 from datetime import datetime
 
+import click
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -185,3 +186,17 @@ def verify():
         render_template("signing/verify.html", form=form, result=result),
         400 if form.errors or (form.is_submitted() and result is None) else 200,
     )
+
+
+@bp.cli.command("render")
+@click.argument("agreement_id", type=int)
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+def render_command(agreement_id: int, output: str):
+    """Render and seal final agreement AGREEMENT_ID again, into the file OUTPUT."""
+    try:
+        data = services.render_again(agreement_id, library())
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    with open(output, "wb") as handle:
+        handle.write(data)
+    click.echo(f"Wrote {len(data)} bytes to {output}.")

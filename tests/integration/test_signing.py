@@ -340,3 +340,23 @@ def test_review_date_calendar_file_and_reminder(partners, app):
         db.session.commit()
     assert "It is time to talk about how your agreement is going." in bram.get("/").text
     assert "Download your agreement (version 1)" in anna.get("/").text
+
+
+def test_the_cli_renders_and_seals_a_final_agreement_again(partners, app, tmp_path):
+    from app.signing import pdf, services
+
+    anna, _bram = partners
+    agreement_id = finalise_through_services(app, anna.email)
+    output = tmp_path / "again.pdf"
+    result = app.test_cli_runner().invoke(
+        args=["signing", "render", str(agreement_id), str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        verdict = pdf.verify_pdf(output.read_bytes(), services.sealer())
+        stored = db.session.get(FinalDocument, agreement_id)
+        assert verdict.status == "genuine"
+        assert verdict.fingerprint == stored.fingerprint
+    missing = app.test_cli_runner().invoke(args=["signing", "render", "9999", str(output)])
+    assert missing.exit_code != 0
+    assert "no final agreement" in missing.output
