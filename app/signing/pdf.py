@@ -5,6 +5,7 @@ worker can call it. The seal is a PAdES signature by the instance's own key; onl
 instance's certificate is trusted when verifying, and nothing is ever fetched from the network.
 """
 
+import asyncio
 import base64
 import datetime as dt
 import functools
@@ -14,6 +15,7 @@ import mimetypes
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from itertools import groupby
@@ -341,6 +343,20 @@ def _self_signed(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
     )
 
 
+def _outside_event_loop(function, *args, **kwargs):
+    """Call one of pyHanko's synchronous functions from anywhere.
+
+    They use asyncio.run(), which refuses to start inside a running event loop (an async
+    server, or a thread driven by Playwright's sync API); then run it in a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def seal_pdf(pdf: bytes, sealer: Sealer) -> bytes:
     """A PAdES B-B signature over the whole document, as an incremental update."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
@@ -349,7 +365,7 @@ def seal_pdf(pdf: bytes, sealer: Sealer) -> bytes:
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    return signers.sign_pdf(writer, metadata, signer=sealer.signer).getvalue()
+    return _outside_event_loop(signers.sign_pdf, writer, metadata, signer=sealer.signer).getvalue()
 
 
 # --- Verifying ---------------------------------------------------------------------------
@@ -387,8 +403,11 @@ def _signer_fingerprint(seal: EmbeddedPdfSignature) -> str | None:
 def _judge(reader: PdfFileReader, seal: EmbeddedPdfSignature, sealer: Sealer) -> Verification:
     """Genuine only when intact, valid and covering every byte of the file."""
     context = ValidationContext(trust_roots=[sealer.certificate], allow_fetching=False)
-    status = validate_pdf_signature(
-        seal, signer_validation_context=context, key_usage_settings=SEAL_KEY_USAGE
+    status = _outside_event_loop(
+        validate_pdf_signature,
+        seal,
+        signer_validation_context=context,
+        key_usage_settings=SEAL_KEY_USAGE,
     )
     if not status.bottom_line or status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         return Verification("altered")

@@ -106,9 +106,10 @@ def live_server(request, tmp_path_factory, database_url_factory):
 # --- The browser -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the whole run."""
+    """One headless Chromium per module; Playwright's event loop ends with it, so the tests
+    after the browser tests run without a loop in the main thread."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
@@ -220,13 +221,19 @@ def new_context(browser, live_server, visits):
 
 
 @pytest.fixture(scope="session")
-def axe(browser):
+def axe_report():
+    """The findings file, emptied once per run."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    AXE_REPORT.write_text("")
+    return AXE_REPORT
+
+
+@pytest.fixture(scope="module")
+def axe(browser, axe_report):
     try:
         from axe_playwright_python.sync_playwright import Axe
     except ImportError as error:
         _unavailable(f"axe-playwright-python cannot be imported ({error})")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    AXE_REPORT.write_text("")
     return Axe()
 
 
