@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 import mimetypes
 import os
 import shutil
@@ -72,6 +73,8 @@ INFO_VERSION = "DuetVersion"
 # Our own certificate has both usages; a PKCS#12 one from a CA may have only one of them.
 SEAL_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
 
+
+log = logging.getLogger("duet.pdf")
 
 @dataclass(frozen=True)
 class PdfSignature:
@@ -389,7 +392,8 @@ def verify_pdf(data: bytes, sealer: Sealer) -> Verification:
     try:
         return _judge(reader, ours[0], sealer)
     except Exception:
-        # Our own seal that cannot be checked is not one we can vouch for.
+        # Our own seal that cannot be checked is not one we can vouch for; say why in the log.
+        log.warning("A PDF with this instance's seal could not be validated", exc_info=True)
         return Verification("altered")
 
 
