@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.accounts.models import User
-from app.accounts.services import password_matches
+from app.accounts.services import exporting, password_matches
 from app.content.schema import Library
 from app.couple.models import Couple
 from app.db import as_utc, utcnow
@@ -390,3 +390,26 @@ def _void_signatures(agreement: Agreement, user: User, kind: str, details: dict,
             "kind": kind,
             "title": (details.get("title") or {}).get(agreement.language),
         }
+
+
+@exporting.connect
+def _export_signatures(user: User, **_extra) -> dict:
+    signatures = db.session.scalars(
+        select(Signature).where(Signature.user_id == user.id).order_by(Signature.signed_at)
+    )
+    return {
+        "signatures": [
+            {
+                "full_name": item.full_name,
+                "typed": item.typed,
+                "drawing_png_base64": base64.b64encode(item.image_png).decode()
+                if item.image_png
+                else None,
+                "content_fingerprint": item.fingerprint,
+                "signed_at": as_utc(item.signed_at).isoformat(),
+                "voided_at": as_utc(item.voided_at).isoformat() if item.voided_at else None,
+                "review_on": item.review_on.isoformat(),
+            }
+            for item in signatures
+        ]
+    }

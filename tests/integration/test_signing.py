@@ -360,3 +360,15 @@ def test_the_cli_renders_and_seals_a_final_agreement_again(partners, app, tmp_pa
     missing = app.test_cli_runner().invoke(args=["signing", "render", "9999", str(output)])
     assert missing.exit_code != 0
     assert "no final agreement" in missing.output
+
+
+def test_export_holds_my_signatures_only(partners, app):
+    import json
+
+    anna, bram = partners
+    finalise_through_services(app, anna.email)
+    mine = json.loads(anna.get("/settings/export").data)["signatures"]
+    assert [item["full_name"] for item in mine] == ["Anna Example"]
+    assert mine[0]["drawing_png_base64"]
+    assert len(mine[0]["content_fingerprint"]) == 64
+    assert "Anna Example" not in bram.get("/settings/export").text
