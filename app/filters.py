@@ -30,7 +30,13 @@ def date(moment: datetime | dt.date) -> str:
     return format_date(moment, format="long")
 
 
+def fingerprint(value: str) -> str:
+    """A 64-character fingerprint in groups of four, as the PDF prints it."""
+    return " ".join(value[index : index + 4] for index in range(0, len(value), 4))
+
+
 def register_filters(app: Flask) -> None:
+    app.add_template_filter(fingerprint)
     app.add_template_filter(device_name)
     app.add_template_filter(ago)
     app.add_template_filter(date)

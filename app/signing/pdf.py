@@ -76,6 +76,7 @@ SEAL_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudi
 
 log = logging.getLogger("duet.pdf")
 
+
 @dataclass(frozen=True)
 class PdfSignature:
     name: str

@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from app.accounts.models import User
@@ -257,8 +258,12 @@ def audit_trail(agreement, people: dict, signatures, library, document) -> list[
     changes = sum(1 for event in events if event.kind in drafting.CONTENT_CHANGES)
     lines.append(
         pdf.AuditLine(
-            as_utc(signatures[0].signed_at),
-            _("%(count)d changes were made while drafting.", count=changes),
+            as_utc(started.created_at),
+            ngettext(
+                "%(num)d change was made while drafting.",
+                "%(num)d changes were made while drafting.",
+                changes,
+            ),
         )
     )
     approvals = db.session.scalars(

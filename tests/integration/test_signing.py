@@ -207,7 +207,8 @@ def test_verify_genuine(partners, app, client):
     assert "Genuine and unaltered" in page.text
     with app.app_context():
         fingerprint = db.session.scalar(select(FinalDocument.fingerprint))
-    assert fingerprint in page.text
+    grouped = " ".join(fingerprint[index : index + 4] for index in range(0, 64, 4))
+    assert grouped in page.text
 
 
 def test_verify_one_byte_changed(partners, app, client):

@@ -11,13 +11,12 @@
   const pad = new SignaturePad(canvas, { penColor: "#1f2a30", minWidth: 0.8, maxWidth: 2.6 });
 
   function fit() {
-    const strokes = pad.toData();
     const ratio = Math.max(window.devicePixelRatio || 1, 1);
     canvas.width = canvas.offsetWidth * ratio;
     canvas.height = canvas.offsetHeight * ratio;
     canvas.getContext("2d").scale(ratio, ratio);
-    pad.clear();
-    if (strokes.length) pad.fromData(strokes);
+    // redraw() repaints the strokes and any drawing restored with fromDataURL().
+    pad.redraw();
   }
   window.addEventListener("resize", fit);
   fit();
