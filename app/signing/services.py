@@ -9,9 +9,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from app.accounts.models import User
