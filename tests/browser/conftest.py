@@ -87,6 +87,10 @@ def live_server(request, tmp_path_factory, database_url_factory):
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Join the request threads on close, so none still holds a database connection when
+    # the engine is disposed (it would be dropped unclosed).
+    server.daemon_threads = False
+    server.block_on_close = True
     base_url = f"http://127.0.0.1:{server.server_port}"
     # Links in invites are built from PUBLIC_URL; point it at this server.
     app.config["PUBLIC_URL"] = base_url
