@@ -194,9 +194,9 @@ def _signature_image(signature: PdfSignature) -> str | None:
 @functools.cache
 def _handwriting_advances() -> dict[str, float]:
     """How wide each character of the handwriting font is, in ems."""
-    font = TTFont(HANDWRITING_FONT)
-    units, metrics = font["head"].unitsPerEm, font["hmtx"]
-    return {chr(code): metrics[glyph][0] / units for code, glyph in font.getBestCmap().items()}
+    with TTFont(HANDWRITING_FONT) as font:
+        units, metrics = font["head"].unitsPerEm, font["hmtx"]
+        return {chr(code): metrics[glyph][0] / units for code, glyph in font.getBestCmap().items()}
 
 
 def _handwriting_size(full_name: str) -> float:
