@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -37,8 +37,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
 class SessionInterface(SecureCookieSessionInterface):
     """Session cookies are marked Secure whenever the request came over HTTPS."""
 
+    # Answers that never renew the cookie: the drafting poll runs every two seconds, and
+    # the pages around it renew the session's lifetime often enough.
+    quiet_endpoints = frozenset({"drafting.revision"})
+
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if not session.modified and request.endpoint in self.quiet_endpoints:
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -170,7 +179,9 @@ def _register_security_headers(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if current_user and current_user.is_authenticated:
+        # Only if this request loaded the person already: the poll must not load them.
+        user = g.get("_login_user")
+        if user is not None and user.is_authenticated:
             # Pages behind login hold private words; no shared cache or back-button copy.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -41,7 +41,8 @@ def _hasher() -> PasswordHasher:
     )
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """What the database keeps of a session or reset token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -93,7 +94,7 @@ def authenticate(email: str, password: str) -> User | None:
 def start_session(user: User, user_agent: str) -> str:
     """Record a new signed-in device and return the token that the session cookie carries."""
     token = secrets.token_urlsafe(32)
-    device = Device(user=user, token_hash=_digest(token), user_agent=user_agent[:512])
+    device = Device(user=user, token_hash=digest(token), user_agent=user_agent[:512])
     db.session.add(device)
     db.session.flush()
     user.current_device = device
@@ -103,7 +104,7 @@ def start_session(user: User, user_agent: str) -> str:
 
 def user_for_session(token: str) -> User | None:
     """The user a session token belongs to, or None once that device was signed out."""
-    device = db.session.scalar(select(Device).where(Device.token_hash == _digest(token)))
+    device = db.session.scalar(select(Device).where(Device.token_hash == digest(token)))
     if device is None:
         return None
     user = device.user
@@ -169,7 +170,7 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
     db.session.add(
         PasswordReset(
             user_id=user.id,
-            token_hash=_digest(token),
+            token_hash=digest(token),
             expires_at=utcnow() + current_app.config["PASSWORD_RESET_VALID_FOR"],
         )
     )
@@ -179,7 +180,7 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
 
 def valid_reset(token: str, now: datetime | None = None) -> PasswordReset | None:
     reset = db.session.scalar(
-        select(PasswordReset).where(PasswordReset.token_hash == _digest(token))
+        select(PasswordReset).where(PasswordReset.token_hash == digest(token))
     )
     now = now or utcnow()
     if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= now:

@@ -13,11 +13,11 @@ from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from app.accounts.models import User
+from app.accounts.models import Device, User
 from app.content.schema import ChoiceParam, Clause, IntParam, Library
-from app.couple.models import Couple
+from app.couple.models import Couple, Membership
 from app.drafting import canonical
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
@@ -69,6 +69,27 @@ class Progress:
     @property
     def complete(self) -> bool:
         return bool(self.agreed) and not self.open
+
+
+# Built once: the poll runs it every two seconds for every open drafting page.
+_REVISION_FOR_SESSION = (
+    select(Agreement.revision)
+    .join(Membership, Membership.couple_id == Agreement.drafting_couple_id)
+    .join(Device, Device.user_id == Membership.user_id)
+    .where(Device.token_hash == bindparam("token_digest"))
+)
+
+
+def revision_for_session(token_digest: str) -> int | None:
+    """The revision of the draft of the couple signed in with this session token, if any.
+
+    One indexed query on a plain connection, from the session to the number the poll
+    compares: no ORM session, no user, couple or agreement objects (docs/performance.md).
+    """
+    with db.engine.connect() as connection:
+        return connection.execute(
+            _REVISION_FOR_SESSION, {"token_digest": token_digest}
+        ).scalar_one_or_none()
 
 
 def current_draft(couple: Couple) -> Agreement | None:
