@@ -24,3 +24,11 @@ def form_status(form) -> int:
 def public_url(endpoint: str, **values) -> str:
     """An absolute link built from PUBLIC_URL, never from the request's Host header."""
     return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def attachment(data, mimetype: str, filename: str):
+    """A download that is never cached: exports, PDFs and calendar files."""
+    response = current_app.response_class(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

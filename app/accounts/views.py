@@ -16,7 +16,7 @@ from app.accounts.forms import (
 )
 from app.extensions import db, limiter
 from app.mailing import send_mail
-from app.navigation import form_status, public_url, safe_next
+from app.navigation import attachment, form_status, public_url, safe_next
 
 
 def _sign_in(user) -> None:
@@ -207,13 +207,11 @@ def sign_out_other_devices():
 @bp.get("/settings/export")
 @login_required
 def export():
-    response = current_app.response_class(
+    return attachment(
         current_app.json.dumps(services.export_data(current_user), indent=2),
-        mimetype="application/json",
+        "application/json",
+        "duet-my-data.json",
     )
-    response.headers["Content-Disposition"] = 'attachment; filename="duet-my-data.json"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/settings/delete", methods=["GET", "POST"])

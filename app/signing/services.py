@@ -94,30 +94,28 @@ def default_review_date(agreement: Agreement, today: date | None = None) -> date
 
 def read_drawing(data_url: str) -> bytes:
     """The PNG behind a signature pad's data URL, checked to be a real, sane PNG."""
-    limit = current_app.config["SIGNATURE_MAX_BYTES"]
-    prefix = "data:image/png;base64,"
     if not data_url:
         raise SigningError({"signature": _("Please draw your signature, or type it instead.")})
-    if not data_url.startswith(prefix) or len(data_url) > limit * 4 // 3 + len(prefix) + 4:
-        raise SigningError(
-            {"signature": _("This drawing could not be read. Please draw it again.")}
-        )
-    try:
-        image = base64.b64decode(data_url[len(prefix) :], validate=True)
-    except (binascii.Error, ValueError):
-        raise SigningError(
-            {"signature": _("This drawing could not be read. Please draw it again.")}
-        ) from None
-    if len(image) > limit or not image.startswith(PNG_MAGIC) or image[12:16] != b"IHDR":
-        raise SigningError(
-            {"signature": _("This drawing could not be read. Please draw it again.")}
-        )
-    width, height = struct.unpack(">II", image[16:24])
-    if not (20 <= width <= 4000 and 20 <= height <= 4000):
+    image = _png_from_data_url(data_url, current_app.config["SIGNATURE_MAX_BYTES"])
+    if image is None:
         raise SigningError(
             {"signature": _("This drawing could not be read. Please draw it again.")}
         )
     return image
+
+
+def _png_from_data_url(data_url: str, limit: int) -> bytes | None:
+    prefix = "data:image/png;base64,"
+    if not data_url.startswith(prefix) or len(data_url) > limit * 4 // 3 + len(prefix) + 4:
+        return None
+    try:
+        image = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(image) > limit or not image.startswith(PNG_MAGIC) or image[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", image[16:24])
+    return image if 20 <= width <= 4000 and 20 <= height <= 4000 else None
 
 
 def sign(

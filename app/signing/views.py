@@ -1,5 +1,3 @@
-from datetime import datetime
-
 import click
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,9 +7,10 @@ from icalendar import Event as CalendarEvent
 
 from app.content import library
 from app.couple import services as couples
+from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db, limiter
-from app.navigation import form_status, public_url
+from app.navigation import attachment, form_status, public_url
 from app.signing import bp, pdf, services
 from app.signing.forms import SignForm, VerifyForm
 
@@ -124,12 +123,7 @@ def _final_or_404(agreement_id: int):
 @login_required
 def download(agreement_id: int):
     agreement, document = _final_or_404(agreement_id)
-    response = current_app.response_class(document.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="duet-agreement-v{agreement.number}.pdf"'
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(document.pdf, "application/pdf", f"duet-agreement-v{agreement.number}.pdf")
 
 
 @bp.get("/agreements/<int:agreement_id>/review.ics")
@@ -141,14 +135,12 @@ def review_calendar(agreement_id: int):
     calendar.add("version", "2.0")
     event = CalendarEvent()
     event.add("uid", f"duet-review-{agreement.id}-{document.fingerprint[:16]}@duet")
-    event.add("dtstamp", datetime.now(tz=document.finalised_at.tzinfo))
+    event.add("dtstamp", utcnow())
     event.add("dtstart", document.review_on)
     event.add("summary", _("Talk about how our agreement is going"))
     event.add("description", public_url("signing.versions"))
     calendar.add_component(event)
-    response = current_app.response_class(calendar.to_ical(), mimetype="text/calendar")
-    response.headers["Content-Disposition"] = 'attachment; filename="duet-review.ics"'
-    return response
+    return attachment(calendar.to_ical(), "text/calendar", "duet-review.ics")
 
 
 @bp.post("/agreements/<int:agreement_id>/revise")
