@@ -159,6 +159,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise AccountError("current_password", _("That is not your current password."))
     user.password_hash = hash_password(new)
     sign_out_other_devices(user)
+    _end_reset_links(user)
 
 
 def request_password_reset(email: str) -> tuple[User, str] | None:
@@ -194,10 +195,16 @@ def reset_password(reset: PasswordReset, new: str) -> User:
     reset.used_at = utcnow()
     # Whoever knew the old password is signed out everywhere.
     db.session.execute(delete(Device).where(Device.user_id == user.id))
-    db.session.execute(
-        delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.id != reset.id)
-    )
+    _end_reset_links(user, keep=reset)
     return user
+
+
+def _end_reset_links(user: User, keep: PasswordReset | None = None) -> None:
+    """A new password ends every link that was sent to set one (except the one just used)."""
+    outstanding = delete(PasswordReset).where(PasswordReset.user_id == user.id)
+    if keep is not None:
+        outstanding = outstanding.where(PasswordReset.id != keep.id)
+    db.session.execute(outstanding)
 
 
 def update_profile(user: User, display_name: str, locale: str | None) -> None:

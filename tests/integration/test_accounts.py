@@ -213,6 +213,21 @@ def test_forgot_password_answers_the_same_for_unknown_email(person, client, app)
     assert len(outbox) == 1
 
 
+def test_a_reset_link_dies_when_the_password_is_changed_in_settings(person, client, app):
+    anna = person("Anna")
+    outbox = _outbox(app)
+    client.post("/forgot-password", data={"email": anna.email})
+    link = re.search(r"(/reset-password/\S+)", outbox[0].body).group(1)
+    changed = anna.post(
+        "/settings/password",
+        data={"current_password": PASSWORD, "new_password": "a brand new password"},
+    )
+    assert changed.status_code == 302
+    assert client.get(link).status_code == 404
+    assert client.post(link, data={"password": "the attacker's choice"}).status_code == 404
+    assert anna.login("a brand new password").status_code == 302
+
+
 def test_reset_link_expires_after_an_hour(person, client, app):
     anna = person("Anna")
     outbox = _outbox(app)

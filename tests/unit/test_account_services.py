@@ -122,6 +122,26 @@ def test_reset_token_is_single_use_and_signs_out_everywhere(ctx):
     assert services.authenticate("anna@example.com", "a brand new password") is user
 
 
+def test_a_reset_lets_no_other_outstanding_link_work(ctx):
+    make_user()
+    _, first = services.request_password_reset("anna@example.com")
+    _, second = services.request_password_reset("anna@example.com")
+    db.session.commit()
+    services.reset_password(services.valid_reset(second), "a brand new password")
+    db.session.commit()
+    assert services.valid_reset(first) is None
+    assert services.valid_reset(second) is None
+
+
+def test_a_password_change_ends_every_outstanding_reset_link(ctx):
+    user = make_user()
+    _, token = services.request_password_reset("anna@example.com")
+    db.session.commit()
+    services.change_password(user, PASSWORD, "a brand new password")
+    db.session.commit()
+    assert services.valid_reset(token) is None
+
+
 def test_reset_token_expires_after_an_hour(ctx):
     make_user()
     _, token = services.request_password_reset("anna@example.com")
