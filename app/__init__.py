@@ -173,7 +173,9 @@ def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # Forms need their Referer over HTTPS (CSRF's strict check); no other site gets one,
+        # so tokens in invite and reset links stay here.
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
