@@ -34,7 +34,11 @@ class Signature(db.Model):
 
 
 class FinalDocument(db.Model):
-    """The signed PDF of a final agreement: rendered and sealed once, served as stored."""
+    """The signed PDF of a final agreement: rendered and sealed once, served as stored.
+
+    `pdf` is empty until it is rendered; `seal_fingerprint` names the certificate that
+    sealed it (SHA-256 of its DER), empty for PDFs sealed before it was recorded.
+    """
 
     __tablename__ = "final_documents"
 
@@ -42,6 +46,7 @@ class FinalDocument(db.Model):
         ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
     )
     fingerprint: Mapped[str] = mapped_column(String(64))
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seal_fingerprint: Mapped[str | None] = mapped_column(String(64))
     finalised_at: Mapped[datetime] = mapped_column(default=utcnow)
     review_on: Mapped[date]
