@@ -7,6 +7,7 @@ with CI set they fail instead, so CI can never go green without them.
 import logging
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,6 +43,8 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 AXE_REPORT = SCREENSHOTS / "axe-findings.txt"
 BLOCKING_IMPACTS = {"serious", "critical"}
 TIMEOUT_MS = 5_000
+# Waits that include rendering and sealing a PDF: seconds on a busy machine.
+RENDER_TIMEOUT_MS = 60_000
 
 
 def _in_ci() -> bool:
@@ -71,33 +74,34 @@ def _shared_conftest(config):
 # --- The live server -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def live_server(request, tmp_path_factory, database_url_factory):
-    """Duet served over real HTTP on a free port, CSRF on; yields the base URL."""
+def live_app(request, tmp_path_factory, database_url_factory, **overrides):
+    """An app for a live server: CSRF on, limits off, an empty database of its own."""
     shared = _shared_conftest(request.config)
-    tmp_path = tmp_path_factory.mktemp("live")
     settings = shared.test_settings(
-        tmp_path,
+        tmp_path_factory.mktemp("live"),
         database_url_factory(),
         RATELIMIT_ENABLED=False,
         WTF_CSRF_ENABLED=True,
+        **overrides,
     )
     app = create_app(settings)
     shared._clean(app)  # the schema, and on PostgreSQL empty tables
+    return app
 
+
+@contextmanager
+def serving(app):
+    """Serve the app over real HTTP on a free port, in a thread; yields the base URL."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     # Join the request threads on close, so none still holds a database connection when
     # the engine is disposed (it would be dropped unclosed).
     server.daemon_threads = False
     server.block_on_close = True
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    # Links in invites are built from PUBLIC_URL; point it at this server.
-    app.config["PUBLIC_URL"] = base_url
     thread = threading.Thread(target=server.serve_forever, name="duet-live-server", daemon=True)
     thread.start()
     try:
-        yield base_url
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -105,6 +109,16 @@ def live_server(request, tmp_path_factory, database_url_factory):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(request, tmp_path_factory, database_url_factory):
+    """Duet served over real HTTP on a free port, CSRF on; yields the base URL."""
+    app = live_app(request, tmp_path_factory, database_url_factory)
+    with serving(app) as base_url:
+        # Links in invites are built from PUBLIC_URL; point it at this server.
+        app.config["PUBLIC_URL"] = base_url
+        yield base_url
 
 
 # --- The browser -----------------------------------------------------------------------------

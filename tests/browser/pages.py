@@ -10,9 +10,12 @@ PASSWORD = "quiet evening walk"
 SUBMIT = 'main form button[type="submit"]'
 
 
-def follow(page, selector: str, status: int = 200):
-    """Click something that loads a new page; check the status the page finally came with."""
-    with page.expect_navigation() as navigation:
+def follow(page, selector: str, status: int = 200, timeout: float | None = None):
+    """Click something that loads a new page; check the status the page finally came with.
+
+    timeout (ms) overrides the context's default, for a page that waits on a PDF render.
+    """
+    with page.expect_navigation(timeout=timeout) as navigation:
         page.locator(selector).click()
     response = navigation.value
     assert response is not None and response.status == status, (selector, page.url)

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import RENDER_TIMEOUT_MS, SCREENSHOTS
 from tests.browser.pages import PASSWORD, SUBMIT, expect, fill_registration, follow, open_page
 
 pytestmark = pytest.mark.browser
@@ -262,7 +262,7 @@ def test_signing_downloading_and_verifying(new_context, check, screenshot, tmp_p
     bram.locator("#full_name").fill("Bram Jansen")
     bram.locator("#agreed").check()
     bram.locator("#password").fill(PASSWORD)
-    follow(bram, SUBMIT)
+    follow(bram, SUBMIT, timeout=RENDER_TIMEOUT_MS)  # the second signature finalises
     assert bram.url.endswith("/agreements"), bram.url
     expect(bram.locator("main")).to_contain_text(
         "Jullie hebben allebei ondertekend. Jullie afspraak is definitief."
@@ -283,7 +283,7 @@ def test_signing_downloading_and_verifying(new_context, check, screenshot, tmp_p
     ):
         link = page.get_by_role("link", name=label)
         assert "/pdf" in link.get_attribute("href")
-        with page.expect_download() as download_info:
+        with page.expect_download(timeout=RENDER_TIMEOUT_MS) as download_info:
             link.click()
         download = download_info.value
         assert download.suggested_filename == "duet-agreement-v1.pdf"
