@@ -71,6 +71,10 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "VERIFY_MAX_BYTES": 5 * 1024 * 1024,
     "SIGNATURE_MAX_BYTES": 300 * 1024,
+    # Drawings are decoded up to this many pixels: the pad (640 x 180 at most) at 4x is 1.8 M.
+    "SIGNATURE_MAX_PIXELS": 4_000_000,
+    # Share of a drawing's pixels that must carry ink: a tap or a speck is not a signature.
+    "SIGNATURE_MIN_INK": 0.001,
     "REVIEW_AFTER_DAYS": 28,
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",

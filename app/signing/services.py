@@ -3,8 +3,6 @@ second signature makes the agreement final, rendered and sealed once; versions; 
 """
 
 import base64
-import binascii
-import struct
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -22,10 +20,8 @@ from app.drafting import services as drafting
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
 from app.forms import has_control_characters
-from app.signing import pdf
+from app.signing import drawing, pdf
 from app.signing.models import FinalDocument, Signature
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class SigningError(Exception):
@@ -93,29 +89,21 @@ def default_review_date(agreement: Agreement, today: date | None = None) -> date
 
 
 def read_drawing(data_url: str) -> bytes:
-    """The PNG behind a signature pad's data URL, checked to be a real, sane PNG."""
+    """The PNG behind a signature pad's data URL, decoded in full and carrying ink."""
     if not data_url:
         raise SigningError({"signature": _("Please draw your signature, or type it instead.")})
-    image = _png_from_data_url(data_url, current_app.config["SIGNATURE_MAX_BYTES"])
-    if image is None:
+    config = current_app.config
+    png = drawing.png_from_data_url(data_url, config["SIGNATURE_MAX_BYTES"])
+    picture = drawing.decode(png, config["SIGNATURE_MAX_PIXELS"]) if png else None
+    if picture is None:
         raise SigningError(
             {"signature": _("This drawing could not be read. Please draw it again.")}
         )
-    return image
-
-
-def _png_from_data_url(data_url: str, limit: int) -> bytes | None:
-    prefix = "data:image/png;base64,"
-    if not data_url.startswith(prefix) or len(data_url) > limit * 4 // 3 + len(prefix) + 4:
-        return None
-    try:
-        image = base64.b64decode(data_url[len(prefix) :], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if len(image) > limit or not image.startswith(PNG_MAGIC) or image[12:16] != b"IHDR":
-        return None
-    width, height = struct.unpack(">II", image[16:24])
-    return image if 20 <= width <= 4000 and 20 <= height <= 4000 else None
+    if drawing.ink_share(picture) < config["SIGNATURE_MIN_INK"]:
+        raise SigningError(
+            {"signature": _("This drawing is blank. Please draw your signature, or type it.")}
+        )
+    return png
 
 
 def sign(

@@ -40,6 +40,24 @@ def png_data_url(width: int = 300, height: int = 100) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+def corrupt_png_data_url() -> str:
+    """A drawing whose header is sound and whose pixel data is zeros: it cannot be decoded."""
+    png = base64.b64decode(png_data_url().split(",", 1)[1])
+    idat = png.index(b"IDAT")
+    corrupt = png[: idat + 4] + bytes(len(png) - idat - 16) + png[-12:]
+    return "data:image/png;base64," + base64.b64encode(corrupt).decode()
+
+
+def blank_png_data_url() -> str:
+    """A pad sent without a stroke: every pixel transparent."""
+    png = base64.b64decode(png_data_url().split(",", 1)[1])
+    header = png[:33]
+    rows = zlib.compress(bytes(300 * 4 + 1) * 100)
+    idat = struct.pack(">I", len(rows)) + b"IDAT" + rows
+    idat += struct.pack(">I", zlib.crc32(b"IDAT" + rows))
+    return "data:image/png;base64," + base64.b64encode(header + idat + png[-12:]).decode()
+
+
 def finalise_through_services(app, email: str) -> int:
     """Draft (if needed), approve everything and sign twice; returns the agreement id."""
     with app.test_request_context(method="POST"):

@@ -1,5 +1,6 @@
 """Signing, the final PDF, versions, the review date and the public verify page."""
 
+import base64
 import io
 import re
 from datetime import timedelta
@@ -16,9 +17,20 @@ from app.drafting.models import Agreement, AgreementClause
 from app.extensions import db
 from app.signing.models import FinalDocument
 from tests.conftest import PASSWORD
-from tests.integration.signing_helpers import finalise_through_services, png_data_url
+from tests.integration.signing_helpers import (
+    blank_png_data_url,
+    corrupt_png_data_url,
+    finalise_through_services,
+    png_data_url,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pyhanko.*")
+
+# A PNG signature and the start of a header: 20 bytes, too short to hold a size.
+SHORT_PNG = (
+    "data:image/png;base64,"
+    + base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x01\x2c").decode()
+)
 
 
 def versions(person) -> dict[int, int]:
@@ -142,6 +154,9 @@ def test_wrong_password_keeps_the_name_and_the_drawing(agreed):
             "could not be read",
         ),
         ({"signature": "data:image/png;base64,bm90IGEgcG5n"}, "signature", "could not be read"),
+        ({"signature": SHORT_PNG}, "signature", "could not be read"),
+        ({"signature": corrupt_png_data_url()}, "signature", "could not be read"),
+        ({"signature": blank_png_data_url()}, "signature", "blank"),
         ({"agreed": None}, "agreed", "tick the box"),
         ({"review_on": "1999-01-01"}, "review_on", "within the coming year"),
     ],
