@@ -33,6 +33,18 @@ def _flag(name: str, default: bool = False) -> bool:
     return default if value is None else value.lower() in {"1", "true", "yes", "on"}
 
 
+def _proxy_hops(name: str) -> int:
+    """How many proxies in front of Duet add X-Forwarded-* headers; on/true means one."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in {"", "0", "false", "no", "off"}:
+        return 0
+    if value in {"1", "true", "yes", "on"}:
+        return 1
+    if value.isdigit():
+        return int(value)
+    raise SystemExit(f"Duet cannot start: {name} is a number of proxies or on/off, not {value!r}.")
+
+
 def from_environment(instance_path: Path) -> dict:
     mail_server = os.environ.get("MAIL_SERVER")
     return {
@@ -40,7 +52,7 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "TRUST_PROXY": _flag("TRUST_PROXY"),
+        "TRUST_PROXY": _proxy_hops("TRUST_PROXY"),
         # Where "Quick exit" leads: a neutral page, opened in place of the current one.
         # A PKCS#12 file to seal PDFs with; without it a key is made in the instance folder.
         "SEAL_PKCS12_PATH": os.environ.get("SEAL_PKCS12_PATH"),
@@ -83,6 +95,14 @@ DEFAULTS = {
     "RATELIMIT_RESET": "5 per minute;20 per hour",
     "RATELIMIT_SIGN": "5 per minute;30 per hour",
     "RATELIMIT_VERIFY": "20 per minute",
+    # Per account too, so that rotating addresses buys no more tries (docs/security.md).
+    "RATELIMIT_LOGIN_ACCOUNT": "10 per 15 minutes;100 per day",  # by the email typed
+    "RATELIMIT_RESET_ACCOUNT": "3 per hour;10 per day",  # by the email typed: no mail flood
+    # One budget for every form that asks a signed-in person's password: signing, a new
+    # password, leaving the couple, deleting the account.
+    "RATELIMIT_PASSWORD_CHECKS": "10 per hour;20 per day",
+    # Failed join codes for the whole site, however many addresses guess.
+    "RATELIMIT_JOIN_FAILURES": "100 per hour",
     # argon2id cost; tests lower it, production keeps argon2-cffi's recommended profile.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 64 * 1024,

@@ -17,6 +17,7 @@ from app.accounts.forms import (
 from app.extensions import db, limiter
 from app.mailing import send_mail
 from app.navigation import attachment, form_status, public_url, safe_next
+from app.rate_limits import password_checks, per_email
 
 
 def _sign_in(user) -> None:
@@ -56,6 +57,7 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
+@per_email("RATELIMIT_LOGIN_ACCOUNT")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -85,6 +87,7 @@ def logout():
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @_limit("RATELIMIT_RESET")
+@per_email("RATELIMIT_RESET_ACCOUNT")
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -162,6 +165,7 @@ def update_profile():
 
 @bp.post("/settings/password")
 @login_required
+@password_checks
 def change_password():
     form = ChangePasswordForm()
     if form.validate():
@@ -216,6 +220,7 @@ def export():
 
 @bp.route("/settings/delete", methods=["GET", "POST"])
 @login_required
+@password_checks
 def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit():

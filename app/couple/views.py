@@ -7,6 +7,7 @@ from app.couple import bp, services
 from app.couple.forms import JoinForm, LeaveForm
 from app.extensions import db, limiter
 from app.navigation import form_status, public_url
+from app.rate_limits import failed_joins, password_checks
 
 
 def _join_limit():
@@ -54,6 +55,7 @@ def renew_invite():
 @bp.route("/couple/join", methods=["GET", "POST"])
 @login_required
 @_join_limit()
+@failed_joins
 def join():
     form = JoinForm()
     if form.validate_on_submit():
@@ -103,6 +105,7 @@ def accept(token: str):
 
 @bp.route("/couple/leave", methods=["GET", "POST"])
 @login_required
+@password_checks
 def leave():
     couple = services.couple_of(current_user)
     if couple is None:

@@ -11,6 +11,7 @@ from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db, limiter
 from app.navigation import attachment, form_status, public_url
+from app.rate_limits import password_checks
 from app.signing import bp, pdf, services
 from app.signing.forms import SignForm, VerifyForm
 
@@ -49,6 +50,7 @@ def _sign_page(couple, draft, form, status=200, agreement_error=None):
 @bp.route("/agreement/sign", methods=["GET", "POST"])
 @login_required
 @limiter.limit(lambda: current_app.config["RATELIMIT_SIGN"], methods=["POST"])
+@password_checks
 def sign():
     couple = _couple_or_404()
     draft = drafting.current_draft(couple)
