@@ -15,7 +15,6 @@ from app import config as settings
 from app.content import ContentError, load_library
 from app.db import writing
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
-from app.rate_limits import warn_if_counted_per_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,11 +67,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    if hops := int(app.config["TRUST_PROXY"]):
-        # Only the addresses our own proxies appended. The proxy nearest to us sets the
-        # scheme (one value) and passes Host on, so X-Forwarded-Host is never read.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=0)
-    warn_if_counted_per_process(app)
+    if app.config["TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.session_interface = SessionInterface()
 
     try:
@@ -88,9 +84,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.cli import register_cli
     from app.filters import register_filters
+    from app.signing.services import report_seal
 
     register_filters(app)
     register_cli(app)
+    with app.app_context():
+        report_seal()
     return app
 
 

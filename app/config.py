@@ -53,6 +53,8 @@ def from_environment(instance_path: Path) -> dict:
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "TRUST_PROXY": _proxy_hops("TRUST_PROXY"),
+        # The largest file the verify page reads; Duet's own PDFs are 30-100 KB.
+        "VERIFY_MAX_BYTES": int(os.environ.get("VERIFY_MAX_BYTES", 2 * 1024 * 1024)),
         # Where "Quick exit" leads: a neutral page, opened in place of the current one.
         # A PKCS#12 file to seal PDFs with; without it a key is made in the instance folder.
         "SEAL_PKCS12_PATH": os.environ.get("SEAL_PKCS12_PATH"),
@@ -81,7 +83,13 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     # Forms stay small; only the verify page takes a file, up to VERIFY_MAX_BYTES.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    "VERIFY_MAX_BYTES": 5 * 1024 * 1024,
+    # Each upload is checked in a process of its own with this budget, then refused as
+    # "could not be checked"; a Duet agreement has one form field, its seal, and needs
+    # about 0.05 s of CPU and 70 MB after the process has started (docs/performance.md).
+    "VERIFY_MAX_FIELDS": 8,
+    "VERIFY_CPU_SECONDS": 0.5,
+    "VERIFY_MEMORY_BYTES": 200 * 1024 * 1024,
+    "VERIFY_TIMEOUT_SECONDS": 10,
     "SIGNATURE_MAX_BYTES": 300 * 1024,
     # Drawings are decoded up to this many pixels: the pad (640 x 180 at most) at 4x is 1.8 M.
     "SIGNATURE_MAX_PIXELS": 4_000_000,

@@ -7,12 +7,14 @@ e.g. TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test.
 import os
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
+from app.signing.pdf import Sealer, seal_folder
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 PASSWORD = "quiet evening walk"
@@ -50,6 +52,12 @@ def test_settings(tmp_path, database_url: str, **overrides) -> dict:
         "PUBLIC_URL": "http://duet.test",
     }
     settings.update(overrides)
+    if not settings.get("SEAL_PKCS12_PATH"):
+        # What `flask seal init` does before a server starts: the app never makes a seal.
+        instance = Path(settings["INSTANCE_PATH"])
+        if not seal_folder(instance).exists():
+            passphrase = settings.get("SEAL_PKCS12_PASSPHRASE")
+            Sealer.create(instance, passphrase.encode() if passphrase else None)
     return settings
 
 

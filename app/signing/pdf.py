@@ -27,15 +27,16 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import jinja2
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from babel.dates import format_date, format_time
 from babel.support import Translations
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from fontTools.ttLib import TTFont
-from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -60,6 +61,7 @@ TIMEZONE = ZoneInfo("Europe/Amsterdam")
 SEAL_FIELD = "DuetSeal"
 SEAL_NAME = "Duet document seal"
 SEAL_YEARS = 50  # sealed agreements are kept for years; the seal must outlive them
+RETIRED_FILE = "retired"  # in the seal folder: fingerprints of identities replaced on purpose
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HANDWRITING_FONT = STATIC / "fonts" / "caveat" / "caveat-latin-400-normal.woff"
 HANDWRITING_POINTS = (12, 26)  # smallest and largest size of a typed signature
@@ -252,46 +254,187 @@ def render_pdf(agreement: PdfAgreement) -> bytes:
 # --- Sealing -----------------------------------------------------------------------------
 
 
-class Sealer:
-    """The instance's signing identity: one key and the certificate that names it."""
+class SealUnavailable(Exception):
+    """This instance cannot seal: it has no seal yet, or one that does not hold together."""
 
-    def __init__(self, signer: signers.SimpleSigner):
+
+class Sealer:
+    """The instance's signing identity: one key and the certificate that names it.
+
+    Loading never makes a key: only `flask seal init` does (`create`), so every worker and
+    every restart seals with the same identity, or refuses to seal at all.
+    """
+
+    def __init__(
+        self, signer: signers.SimpleSigner, source: Path, retired: frozenset[str] = frozenset()
+    ):
         self.signer = signer
+        self.source = source
+        # Fingerprints of the identities this one deliberately replaced (`seal init --replace`).
+        self.retired = retired
         self.certificate: asn1_x509.Certificate = signer.signing_cert
         self.certificate_fingerprint = hashlib.sha256(self.certificate.dump()).hexdigest()
 
     @classmethod
-    def load_or_create(
+    def load(
         cls, instance_path: Path, pkcs12_path: Path | None = None, passphrase: bytes | None = None
     ) -> "Sealer":
-        """The PKCS#12 identity when given, else instance_path/seal/, made on first use.
+        """The PKCS#12 identity when given, else the one in instance_path/seal/.
 
-        The passphrase opens the PKCS#12 file, or encrypts the key that is made here.
+        The passphrase opens the PKCS#12 file, or the key in the folder. Raises SealUnavailable
+        with one line saying why when there is no identity or its parts do not belong together.
         """
+        folder = seal_folder(instance_path)
+        retired = _read_retired(folder)
         if pkcs12_path is not None:
-            signer = signers.SimpleSigner.load_pkcs12_data(
-                Path(pkcs12_path).read_bytes(), other_certs=(), passphrase=passphrase
+            key, certificate, chain = _read_pkcs12(Path(pkcs12_path), passphrase)
+            return cls._of(key, certificate, chain, Path(pkcs12_path), retired)
+        key, certificate = _read_folder(folder, passphrase)
+        return cls._of(key, certificate, [], folder, retired)
+
+    @classmethod
+    def create(
+        cls, instance_path: Path, passphrase: bytes | None = None, retired: tuple[str, ...] = ()
+    ) -> "Sealer":
+        """A new key and self-signed certificate in instance_path/seal/, which must not exist.
+
+        The passphrase, if any, encrypts the key. Raises FileExistsError when there is a seal.
+        """
+        folder = seal_folder(instance_path)
+        if folder.exists():
+            raise FileExistsError(f"there is a seal in {folder} already")
+        building = _build_seal(folder.parent, passphrase, retired)
+        try:
+            building.rename(folder)
+        except OSError:
+            # Another `seal init` at the same moment won; its seal is the one.
+            raise FileExistsError(f"there is a seal in {folder} already") from None
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+        return cls.load(instance_path, passphrase=passphrase)
+
+    @classmethod
+    def replace(
+        cls, instance_path: Path, passphrase: bytes | None = None, retired: tuple[str, ...] = ()
+    ) -> tuple["Sealer", Path | None]:
+        """A new identity in instance_path/seal/; the old folder is moved aside, never deleted.
+
+        Returns the new sealer and where the old folder went (None if there was none).
+        """
+        folder = seal_folder(instance_path)
+        building = _build_seal(folder.parent, passphrase, retired)
+        kept = None
+        try:
+            if folder.exists():
+                stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+                kept = folder.with_name(f"{folder.name}.replaced-{stamp}")
+                folder.rename(kept)
+            try:
+                building.rename(folder)
+            except OSError:
+                if kept is not None:
+                    kept.rename(folder)
+                raise
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+        return cls.load(instance_path, passphrase=passphrase), kept
+
+    @classmethod
+    def _of(cls, key, certificate: x509.Certificate, chain, source: Path, retired) -> "Sealer":
+        if _public_der(key.public_key()) != _public_der(certificate.public_key()):
+            raise SealUnavailable(
+                f"the certificate in {source} does not belong to its key: "
+                "restore the key and certificate from the same backup"
             )
-            return cls(signer)
-        folder = Path(instance_path) / "seal"
-        if not (folder / "key.pem").exists():
-            _create_seal(folder, passphrase)
+        der = serialization.Encoding.DER
         signer = signers.SimpleSigner(
-            signing_cert=load_cert_from_pemder(str(folder / "cert.pem")),
-            signing_key=load_private_key_from_pemder(str(folder / "key.pem"), passphrase),
-            cert_registry=SimpleCertificateStore(),
+            signing_cert=asn1_x509.Certificate.load(certificate.public_bytes(der)),
+            signing_key=asn1_keys.PrivateKeyInfo.load(
+                key.private_bytes(
+                    der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            ),
+            cert_registry=SimpleCertificateStore.from_certs(
+                [asn1_x509.Certificate.load(item.public_bytes(der)) for item in chain]
+            ),
         )
-        return cls(signer)
+        return cls(signer, source, retired)
 
 
-def _create_seal(folder: Path, passphrase: bytes | None) -> None:
-    """A new key and self-signed certificate, moved into place whole or not at all.
+def seal_folder(instance_path: Path) -> Path:
+    return Path(instance_path) / "seal"
 
-    Two processes starting at once both build one; the first rename wins and the other's
-    files are dropped, so every process seals with the same key.
+
+def write_retired(folder: Path, fingerprints) -> None:
+    """Record the fingerprints of the identities the seal in `folder` replaced on purpose."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (folder / RETIRED_FILE).write_text("".join(f"{item}\n" for item in sorted(set(fingerprints))))
+
+
+def _read_retired(folder: Path) -> frozenset[str]:
+    try:
+        lines = (folder / RETIRED_FILE).read_text().split()
+    except FileNotFoundError:
+        return frozenset()
+    except OSError as error:
+        raise SealUnavailable(f"cannot read {folder / RETIRED_FILE}: {error.strerror}") from None
+    return frozenset(line.lower() for line in lines)
+
+
+def _read_folder(folder: Path, passphrase: bytes | None):
+    key_file, certificate_file = folder / "key.pem", folder / "cert.pem"
+    if not folder.is_dir() or not (key_file.exists() or certificate_file.exists()):
+        raise SealUnavailable(
+            f"there is no seal in {folder}: make one with `flask --app app seal init`"
+        )
+    key_pem, certificate_pem = _read(key_file), _read(certificate_file)
+    try:
+        key = serialization.load_pem_private_key(key_pem, passphrase)
+    except (TypeError, ValueError) as error:
+        raise SealUnavailable(
+            f"cannot open the seal key {key_file} (is SEAL_PKCS12_PASSPHRASE right?): {error}"
+        ) from None
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_pem)
+    except ValueError as error:
+        raise SealUnavailable(f"{certificate_file} is not a certificate: {error}") from None
+    return key, certificate
+
+
+def _read_pkcs12(path: Path, passphrase: bytes | None):
+    try:
+        key, certificate, chain = pkcs12.load_key_and_certificates(_read(path), passphrase)
+    except ValueError as error:
+        raise SealUnavailable(
+            f"cannot open the PKCS#12 file {path} (is SEAL_PKCS12_PASSPHRASE right?): {error}"
+        ) from None
+    if key is None:
+        raise SealUnavailable(f"the PKCS#12 file {path} holds no private key")
+    if certificate is None:
+        raise SealUnavailable(f"the PKCS#12 file {path} holds no certificate for its key")
+    return key, certificate, chain
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise SealUnavailable(f"cannot read {path}: {error.strerror}") from None
+
+
+def _public_der(public_key) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _build_seal(parent: Path, passphrase: bytes | None, retired: tuple[str, ...]) -> Path:
+    """A new key, its self-signed certificate and the retired list, in a temporary folder.
+
+    The caller renames the folder into place, so a seal is there whole or not at all.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=".seal-", dir=folder.parent))
+    parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=".seal-", dir=parent))
     try:
         key = ec.generate_private_key(ec.SECP256R1())
         encryption = (
@@ -307,13 +450,12 @@ def _create_seal(folder: Path, passphrase: bytes | None) -> None:
             handle.write(key_pem)
         certificate = _self_signed(key)
         (building / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        try:
-            building.rename(folder)
-        except OSError:
-            if not (folder / "key.pem").exists():
-                raise
-    finally:
+        if retired:
+            write_retired(building, retired)
+    except BaseException:
         shutil.rmtree(building, ignore_errors=True)
+        raise
+    return building
 
 
 def _self_signed(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
@@ -370,6 +512,15 @@ def seal_pdf(pdf: bytes, sealer: Sealer) -> bytes:
         md_algorithm="sha256",
     )
     return _outside_event_loop(signers.sign_pdf, writer, metadata, signer=sealer.signer).getvalue()
+
+
+def sealed_by(pdf: bytes) -> str | None:
+    """The SHA-256 fingerprint of the certificate that sealed one of our stored PDFs."""
+    try:
+        seals = PdfFileReader(BytesIO(pdf)).embedded_regular_signatures
+        return hashlib.sha256(seals[0].signer_cert.dump()).hexdigest() if seals else None
+    except Exception:
+        return None
 
 
 # --- Verifying ---------------------------------------------------------------------------

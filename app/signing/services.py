@@ -3,13 +3,14 @@ second signature makes the agreement final, rendered and sealed once; versions; 
 """
 
 import base64
+import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.accounts.services import exporting, password_matches
@@ -23,6 +24,8 @@ from app.forms import has_control_characters
 from app.signing import drawing, pdf
 from app.signing.models import FinalDocument, Signature
 
+log = logging.getLogger("duet.seal")
+
 
 class SigningError(Exception):
     """What is wrong with a signing attempt; `errors` maps form fields to messages."""
@@ -33,17 +36,97 @@ class SigningError(Exception):
 
 
 def sealer() -> pdf.Sealer:
-    """The instance's seal: a configured PKCS#12 file, else a key made on first use."""
+    """The instance's seal, loaded once per process: a configured PKCS#12 file, else
+    instance/seal/. Raises pdf.SealUnavailable when it cannot be loaded.
+
+    Nothing here makes a key (`flask seal init` does), so no worker seals with one of its own.
+    """
     if "duet.sealer" not in current_app.extensions:
-        config = current_app.config
-        pkcs12 = config.get("SEAL_PKCS12_PATH")
-        passphrase = config.get("SEAL_PKCS12_PASSPHRASE")
-        current_app.extensions["duet.sealer"] = pdf.Sealer.load_or_create(
-            Path(current_app.instance_path),
-            Path(pkcs12) if pkcs12 else None,
-            passphrase.encode() if passphrase else None,
-        )
+        current_app.extensions["duet.sealer"] = load_sealer()
     return current_app.extensions["duet.sealer"]
+
+
+def report_seal() -> None:
+    """At start-up, one clear line in the log when this instance cannot seal."""
+    try:
+        sealer()
+    except pdf.SealUnavailable as error:
+        log.error("Duet cannot seal or verify PDFs: %s", error)
+
+
+def load_sealer() -> pdf.Sealer:
+    """The seal as it is on disk now, without the per-process copy (for the CLI)."""
+    pkcs12 = current_app.config.get("SEAL_PKCS12_PATH")
+    return pdf.Sealer.load(
+        Path(current_app.instance_path), Path(pkcs12) if pkcs12 else None, seal_passphrase()
+    )
+
+
+def seal_passphrase() -> bytes | None:
+    passphrase = current_app.config.get("SEAL_PKCS12_PASSPHRASE")
+    return passphrase.encode() if passphrase else None
+
+
+def checked_sealer() -> pdf.Sealer:
+    """The seal to seal a new PDF with, once it is sure to be the one that sealed the others."""
+    identity = sealer()
+    check_seal_identity(identity)
+    return identity
+
+
+def check_seal_identity(identity: pdf.Sealer) -> None:
+    """Refuse to seal (pdf.SealUnavailable, logged) while final agreements bear another seal.
+
+    A lost or swapped seal folder would otherwise start a second identity without a word,
+    and every earlier PDF would read as sealed by someone else.
+    """
+    others = foreign_seals(identity)
+    if others:
+        message = (
+            f"{sum(others.values())} final agreement(s) were sealed by another identity "
+            f"({', '.join(sorted(others))}) than this seal ({identity.certificate_fingerprint}): "
+            "restore the seal that made them, or see `flask --app app seal init --replace`"
+        )
+        log.error("Refusing to seal: %s", message)
+        raise pdf.SealUnavailable(message)
+
+
+def foreign_seals(identity: pdf.Sealer | None) -> dict[str, int]:
+    """How many final agreements each identity other than `identity` (and those it replaced
+    on purpose) sealed, by certificate fingerprint; with no identity, every one."""
+    known = {identity.certificate_fingerprint, *identity.retired} if identity else set()
+    rows = db.session.execute(
+        select(FinalDocument.seal_fingerprint, func.count())
+        .where(
+            FinalDocument.seal_fingerprint.is_not(None),
+            FinalDocument.seal_fingerprint.not_in(known),
+        )
+        .group_by(FinalDocument.seal_fingerprint)
+    )
+    return dict(rows.tuples().all())
+
+
+def record_seal_fingerprints() -> int:
+    """Read the seal's fingerprint from PDFs stored before it was recorded; returns how many."""
+    missing = db.session.scalars(
+        select(FinalDocument.agreement_id).where(
+            FinalDocument.seal_fingerprint.is_(None), FinalDocument.pdf.is_not(None)
+        )
+    ).all()
+    recorded = 0
+    for agreement_id in missing:
+        stored = db.session.scalar(
+            select(FinalDocument.pdf).where(FinalDocument.agreement_id == agreement_id)
+        )
+        fingerprint = pdf.sealed_by(stored)
+        if fingerprint is not None:
+            db.session.execute(
+                update(FinalDocument)
+                .where(FinalDocument.agreement_id == agreement_id)
+                .values(seal_fingerprint=fingerprint)
+            )
+            recorded += 1
+    return recorded
 
 
 def active_signatures(agreement: Agreement) -> list[Signature]:

@@ -164,6 +164,19 @@ def revise(agreement_id: int):
     return redirect(url_for("drafting.agreement"))
 
 
+# A file built to be expensive is refused; without a seal to check against, nothing is.
+VERIFY_STATUS = {"uncheckable": 422, "unavailable": 503}
+
+
+def _verify_upload(data: bytes) -> pdf.Verification:
+    try:
+        sealer = services.sealer()
+    except Exception:
+        current_app.logger.exception("The seal could not be loaded to check an upload")
+        return pdf.Verification("unavailable")
+    return pdf.verify_pdf(data, sealer, pdf.VerifyBudget.from_config(current_app.config))
+
+
 @bp.route("/verify", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"], methods=["POST"])
 def verify():
@@ -175,11 +188,12 @@ def verify():
             form.document.errors = [_("This file is too large to be a Duet agreement.")]
         else:
             # Read in memory, never stored.
-            result = pdf.verify_pdf(data, services.sealer())
-    return (
-        render_template("signing/verify.html", form=form, result=result),
-        400 if form.errors or (form.is_submitted() and result is None) else 200,
-    )
+            result = _verify_upload(data)
+    if form.errors or (form.is_submitted() and result is None):
+        status = 400
+    else:
+        status = VERIFY_STATUS.get(result.status, 200) if result else 200
+    return render_template("signing/verify.html", form=form, result=result), status
 
 
 @bp.cli.command("render")

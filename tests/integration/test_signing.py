@@ -270,7 +270,7 @@ def test_verify_sealed_with_another_key(partners, app, client, tmp_path):
     from app.signing import pdf
 
     anna, _bram = partners
-    stranger = pdf.Sealer.load_or_create(tmp_path / "another-duet")
+    stranger = pdf.Sealer.create(tmp_path / "another-duet")
     page = _verify(client, pdf.seal_pdf(_unsealed(app, anna.email), stranger))
     assert "Sealed, but not by this Duet" in page.text
 

@@ -29,6 +29,7 @@ from app.signing.pdf import (
     PdfClause,
     PdfSignature,
     Sealer,
+    SealUnavailable,
     StaticFetcher,
     _handwriting_size,
     _self_signed,
@@ -137,7 +138,7 @@ def dutch():
 
 @pytest.fixture(scope="module")
 def sealer(tmp_path_factory):
-    return Sealer.load_or_create(tmp_path_factory.mktemp("instance"))
+    return Sealer.create(tmp_path_factory.mktemp("instance"))
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +272,7 @@ def test_the_seal_validates_with_pyhanko_itself(sealed, sealer):
 
 
 def test_a_seal_from_another_instance_is_another_signer(sealed, sealer, tmp_path):
-    other = Sealer.load_or_create(tmp_path)
+    other = Sealer.create(tmp_path)
     assert other.certificate_fingerprint != sealer.certificate_fingerprint
     assert verify_pdf(sealed, other).status == "other_signer"
 
@@ -312,8 +313,8 @@ def test_a_truncated_sealed_pdf_is_not_genuine(sealed, sealer):
 
 
 def test_the_seal_is_made_once_and_its_key_is_private(tmp_path):
-    first = Sealer.load_or_create(tmp_path)
-    second = Sealer.load_or_create(tmp_path)
+    first = Sealer.create(tmp_path)
+    second = Sealer.load(tmp_path)
     assert first.certificate_fingerprint == second.certificate_fingerprint
     assert len(first.certificate_fingerprint) == 64
     key = tmp_path / "seal" / "key.pem"
@@ -324,12 +325,14 @@ def test_the_seal_is_made_once_and_its_key_is_private(tmp_path):
 
 
 def test_a_passphrase_encrypts_the_key_made_here(tmp_path):
-    first = Sealer.load_or_create(tmp_path, passphrase=b"long quiet walk")
+    first = Sealer.create(tmp_path, passphrase=b"long quiet walk")
     assert b"ENCRYPTED" in (tmp_path / "seal" / "key.pem").read_bytes()
-    again = Sealer.load_or_create(tmp_path, passphrase=b"long quiet walk")
+    again = Sealer.load(tmp_path, passphrase=b"long quiet walk")
     assert again.certificate_fingerprint == first.certificate_fingerprint
-    with pytest.raises(TypeError):
-        Sealer.load_or_create(tmp_path)
+    with pytest.raises(SealUnavailable, match="cannot open the seal key"):
+        Sealer.load(tmp_path)
+    with pytest.raises(SealUnavailable, match="cannot open the seal key"):
+        Sealer.load(tmp_path, passphrase=b"another walk")
 
 
 def test_a_pkcs12_identity_seals_and_verifies(tmp_path, english):
@@ -341,7 +344,7 @@ def test_a_pkcs12_identity_seals_and_verifies(tmp_path, english):
             b"duet", key, certificate, None, serialization.BestAvailableEncryption(b"secret")
         )
     )
-    sealer = Sealer.load_or_create(tmp_path / "instance", pkcs12_path=bundle, passphrase=b"secret")
+    sealer = Sealer.load(tmp_path / "instance", pkcs12_path=bundle, passphrase=b"secret")
     assert sealer.certificate.dump() == certificate.public_bytes(serialization.Encoding.DER)
     assert not (tmp_path / "instance").exists()
     assert verify_pdf(seal_pdf(english, sealer), sealer).status == "genuine"

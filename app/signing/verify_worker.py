@@ -1,0 +1,259 @@
+"""Judge one uploaded PDF against this Duet's seal, in a process of its own.
+
+The verify page runs this file as a script (see `pdf.verify_pdf`): the upload on stdin, the
+verdict as one JSON object on stdout. Everything an upload can make expensive happens here,
+under a memory limit and a CPU-time budget, so a hostile file costs at most that budget and
+never the web worker. It imports only the standard library and pyHanko, not the Duet app,
+so it starts quickly; it never touches the network.
+
+Before pyHanko parses any signature, the form is walked with a limit: a Duet agreement has
+one form field, its seal, so a file with more than a handful of fields is not one of ours.
+Each field is looked at once, and the check stops at the first seal by this Duet.
+"""
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import os
+import resource
+import signal
+import sys
+from io import BytesIO
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import (
+    EmbeddedPdfSignature,
+    SignatureCoverageLevel,
+    validate_pdf_signature,
+)
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko_certvalidator import ValidationContext
+
+# Document information keys the seal covers, so verification can tell what was sealed.
+INFO_FINGERPRINT = "DuetFingerprint"
+INFO_PARTNERS = "DuetPartners"
+INFO_VERSION = "DuetVersion"
+
+# Our own certificate has both usages; a PKCS#12 one from a CA may have only one of them.
+SEAL_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
+
+# What PDF counts as white space (ISO 32000-1, 7.2.2): harmless after the last %%EOF.
+PDF_WHITESPACE = b"\x00\t\n\x0c\r "
+
+LOG_RECORDS = 10  # pyHanko warns once per odd entry; a hostile file has hundreds of thousands
+EXIT_OVER_BUDGET = 3
+
+log = logging.getLogger("duet.verify")
+
+
+class TooComplex(Exception):
+    """More form fields than a Duet agreement could have."""
+
+
+def check(data: bytes, certificate: asn1_x509.Certificate, max_fields: int) -> dict:
+    """The verdict on `data`, as the JSON object the verify page reads.
+
+    Never raises but for MemoryError: an upload can be anything, and anything it breaks on
+    is an answer too.
+    """
+    try:
+        reader = PdfFileReader(BytesIO(data))
+        fields = signature_fields(reader, max_fields)
+    except TooComplex:
+        return {"status": "uncheckable"}
+    except MemoryError:
+        raise
+    except Exception:
+        return {"status": "unreadable"}
+    ours = hashlib.sha256(certificate.dump()).hexdigest()
+    signed = False
+    for name, field in fields:
+        try:
+            seal = EmbeddedPdfSignature(reader, field, name)
+        except MemoryError:
+            raise
+        except Exception:
+            return {"status": "unreadable"}
+        if seal.sig_object_type != "/Sig":
+            continue
+        signed = True
+        if _signer_fingerprint(seal) == ours:
+            return _judge_ours(data, reader, seal, certificate)
+    return {"status": "other_signer" if signed else "unsigned"}
+
+
+def signature_fields(reader: PdfFileReader, limit: int) -> list[tuple[str, generic.IndirectObject]]:
+    """The filled signature fields of the form, each once, in order; TooComplex past `limit`.
+
+    pyHanko's own walk builds a signature for every entry, however often one repeats.
+    """
+    try:
+        top = reader.root["/AcroForm"]["/Fields"]
+    except KeyError:
+        return []
+    if not isinstance(top, generic.ArrayObject):
+        return []
+    pending = [(item, "", None) for item in _bounded(top, limit)]
+    seen: set[generic.Reference] = set()
+    found = []
+    while pending:
+        item, parent, inherited_type = pending.pop(0)
+        if not isinstance(item, generic.IndirectObject) or item.reference in seen:
+            continue
+        seen.add(item.reference)
+        if len(seen) > limit:
+            raise TooComplex
+        field = item.get_object()
+        if not isinstance(field, generic.DictionaryObject):
+            continue
+        name = str(field.get("/T", ""))
+        full_name = f"{parent}.{name}" if parent and name else parent or name
+        field_type = field.get("/FT", inherited_type)
+        if field_type == "/Sig" and field.get("/V"):
+            found.append((full_name, item))
+        kids = field.get("/Kids")
+        if isinstance(kids, generic.ArrayObject):
+            pending += [(kid, full_name, field_type) for kid in _bounded(kids, limit)]
+    return found
+
+
+def _bounded(array: generic.ArrayObject, limit: int) -> generic.ArrayObject:
+    if len(array) > limit:
+        raise TooComplex
+    return array
+
+
+def _signer_fingerprint(seal: EmbeddedPdfSignature) -> str | None:
+    try:
+        return hashlib.sha256(seal.signer_cert.dump()).hexdigest()
+    except Exception:
+        return None
+
+
+def _judge_ours(data, reader, seal, certificate) -> dict:
+    try:
+        return _judge(data, reader, seal, certificate)
+    except MemoryError:
+        raise
+    except Exception:
+        # Our own seal that cannot be checked is not one we can vouch for; say why in the log.
+        log.warning("A PDF with this instance's seal could not be validated", exc_info=True)
+        return {"status": "altered"}
+
+
+def _judge(data: bytes, reader, seal: EmbeddedPdfSignature, certificate) -> dict:
+    """Genuine only when intact, valid and covering every byte of the file but white space."""
+    context = ValidationContext(trust_roots=[certificate], allow_fetching=False)
+    status = validate_pdf_signature(
+        seal, signer_validation_context=context, key_usage_settings=SEAL_KEY_USAGE
+    )
+    if not status.bottom_line or not _covers_the_file(status.coverage, seal, data):
+        return {"status": "altered"}
+    info = reader.get_historical_resolver(seal.signed_revision).trailer_view["/Info"]
+    sealed_at = seal.self_reported_timestamp
+    return {
+        "status": "genuine",
+        "sealed_at": sealed_at.astimezone(dt.UTC).isoformat() if sealed_at else None,
+        "partners": list(json.loads(str(info["/" + INFO_PARTNERS]))),
+        "fingerprint": str(info["/" + INFO_FINGERPRINT]),
+    }
+
+
+def _covers_the_file(coverage, seal: EmbeddedPdfSignature, data: bytes) -> bool:
+    """Every byte, or every byte of the last revision followed by nothing but white space.
+
+    A file passed through a mail program or an editor often gains a newline at the end.
+    """
+    if coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return True
+    if coverage != SignatureCoverageLevel.ENTIRE_REVISION:
+        return False
+    *_, start, length = (int(value) for value in seal.byte_range)
+    return not data[start + length :].strip(PDF_WHITESPACE)
+
+
+# --- Running as a process of its own -----------------------------------------------------
+
+
+def _peak_kilobytes() -> int:
+    """The most memory this process has held, in KiB.
+
+    Linux's VmHWM: ru_maxrss would carry over the web worker's peak from before exec.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _answer(verdict: dict) -> None:
+    verdict["peak_kb"] = _peak_kilobytes()
+    sys.stdout.write(json.dumps(verdict) + "\n")
+    sys.stdout.flush()
+
+
+def _out_of_time(_signum, _frame) -> None:
+    _answer({"status": "uncheckable", "over": "cpu"})
+    os._exit(EXIT_OVER_BUDGET)
+
+
+class _FirstRecords(logging.Filter):
+    """Lets the first few records through and drops the rest."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.left = limit
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def _limit(cpu_seconds: float, memory_bytes: int) -> None:
+    """The budget: address space, CPU time (a timer, and the kernel's limit behind it)."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # The kernel's limit counts start-up too and stops even code the timer cannot interrupt.
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    hard_stop = math.ceil(used.ru_utime + used.ru_stime + cpu_seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (hard_stop, hard_stop + 1))
+    signal.signal(signal.SIGPROF, _out_of_time)
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
+    # The web workers come first when the machine is busy.
+    os.nice(10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--certificate", required=True, help="the seal's certificate, DER hex")
+    parser.add_argument("--max-fields", type=int, required=True)
+    parser.add_argument("--cpu-seconds", type=float, required=True)
+    parser.add_argument("--memory-bytes", type=int, required=True)
+    arguments = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_FirstRecords(LOG_RECORDS))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    logging.captureWarnings(True)
+    certificate = asn1_x509.Certificate.load(bytes.fromhex(arguments.certificate))
+    _limit(arguments.cpu_seconds, arguments.memory_bytes)
+    try:
+        verdict = check(sys.stdin.buffer.read(), certificate, arguments.max_fields)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        _answer(verdict)
+    except MemoryError:
+        _answer({"status": "uncheckable", "over": "memory"})
+        return EXIT_OVER_BUDGET
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
