@@ -15,6 +15,7 @@ from app import config as settings
 from app.content import ContentError, load_library
 from app.db import writing
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
+from app.rate_limits import warn_if_counted_per_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,8 +68,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    if app.config["TRUST_PROXY"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if hops := int(app.config["TRUST_PROXY"]):
+        # Only the addresses our own proxies appended. The proxy nearest to us sets the
+        # scheme (one value) and passes Host on, so X-Forwarded-Host is never read.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=0)
+    warn_if_counted_per_process(app)
     app.session_interface = SessionInterface()
 
     try:
