@@ -3,6 +3,7 @@
 Bytes in, bytes out, with plain arguments: no Flask request or app, so a CLI, a test or a
 worker can call it. The seal is a PAdES signature by the instance's own key; only the
 instance's certificate is trusted when verifying, and nothing is ever fetched from the network.
+An upload is judged in a process of its own with a CPU and memory budget (verify_worker.py).
 """
 
 import asyncio
@@ -15,6 +16,8 @@ import logging
 import mimetypes
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,16 +43,12 @@ from fontTools.ttLib import TTFont
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
-from pyhanko.sign.validation import (
-    EmbeddedPdfSignature,
-    SignatureCoverageLevel,
-    validate_pdf_signature,
-)
-from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from app import config as settings
+from app.signing.verify_worker import INFO_FINGERPRINT, INFO_PARTNERS, INFO_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -67,13 +66,8 @@ HANDWRITING_FONT = STATIC / "fonts" / "caveat" / "caveat-latin-400-normal.woff"
 HANDWRITING_POINTS = (12, 26)  # smallest and largest size of a typed signature
 SIGNATURE_LINE_POINTS = 200  # agreement.css: (A4 less margins less the gap) / 2 = 75 mm, 212 pt
 
-# Document information keys the seal covers, so verification can tell what was sealed.
-INFO_FINGERPRINT = "DuetFingerprint"
-INFO_PARTNERS = "DuetPartners"
-INFO_VERSION = "DuetVersion"
-
-# Our own certificate has both usages; a PKCS#12 one from a CA may have only one of them.
-SEAL_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
+VERIFY_WORKER = Path(__file__).with_name("verify_worker.py")
+VERIFY_LOG_CHARS = 4000  # of what the worker wrote to stderr, logged once per upload
 
 
 log = logging.getLogger("duet.pdf")
@@ -117,7 +111,10 @@ class PdfAgreement:
 
 @dataclass(frozen=True)
 class Verification:
-    status: Literal["genuine", "altered", "other_signer", "unsigned", "unreadable"]
+    # uncheckable: over the budget, or built to be expensive; unavailable: no seal to check with.
+    status: Literal[
+        "genuine", "altered", "other_signer", "unsigned", "unreadable", "uncheckable", "unavailable"
+    ]
     sealed_at: dt.datetime | None = None
     partners: tuple[str, ...] = ()
     fingerprint: str | None = None
@@ -526,52 +523,83 @@ def sealed_by(pdf: bytes) -> str | None:
 # --- Verifying ---------------------------------------------------------------------------
 
 
-def verify_pdf(data: bytes, sealer: Sealer) -> Verification:
-    """What an uploaded file is, judged against this instance's seal.
+@dataclass(frozen=True)
+class VerifyBudget:
+    """What checking one upload may cost; the settings are VERIFY_* in app/config.py."""
+
+    max_fields: int
+    cpu_seconds: float
+    memory_bytes: int
+    timeout_seconds: float
+
+    @classmethod
+    def from_config(cls, config) -> "VerifyBudget":
+        return cls(
+            max_fields=config["VERIFY_MAX_FIELDS"],
+            cpu_seconds=config["VERIFY_CPU_SECONDS"],
+            memory_bytes=config["VERIFY_MEMORY_BYTES"],
+            timeout_seconds=config["VERIFY_TIMEOUT_SECONDS"],
+        )
+
+
+def verify_pdf(data: bytes, sealer: Sealer, budget: VerifyBudget | None = None) -> Verification:
+    """What an uploaded file is, judged against this instance's seal within a budget.
 
     Never raises: an upload can be anything, and anything it breaks on is an answer too.
     """
     try:
-        reader = PdfFileReader(BytesIO(data))
-        seals = list(reader.embedded_regular_signatures)
-    except Exception:
-        return Verification("unreadable")
-    if not seals:
-        return Verification("unsigned")
-    ours = [seal for seal in seals if _signer_fingerprint(seal) == sealer.certificate_fingerprint]
-    if not ours:
-        return Verification("other_signer")
-    try:
-        return _judge(reader, ours[0], sealer)
-    except Exception:
-        # Our own seal that cannot be checked is not one we can vouch for; say why in the log.
-        log.warning("A PDF with this instance's seal could not be validated", exc_info=True)
-        return Verification("altered")
-
-
-def _signer_fingerprint(seal: EmbeddedPdfSignature) -> str | None:
-    try:
-        return hashlib.sha256(seal.signer_cert.dump()).hexdigest()
-    except Exception:
-        return None
-
-
-def _judge(reader: PdfFileReader, seal: EmbeddedPdfSignature, sealer: Sealer) -> Verification:
-    """Genuine only when intact, valid and covering every byte of the file."""
-    context = ValidationContext(trust_roots=[sealer.certificate], allow_fetching=False)
-    status = _outside_event_loop(
-        validate_pdf_signature,
-        seal,
-        signer_validation_context=context,
-        key_usage_settings=SEAL_KEY_USAGE,
-    )
-    if not status.bottom_line or status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        return Verification("altered")
-    info = reader.get_historical_resolver(seal.signed_revision).trailer_view["/Info"]
-    sealed_at = seal.self_reported_timestamp
+        verdict = check_in_worker(data, sealer.certificate, budget)
+    except OSError:
+        log.exception("The process that checks an upload could not be started")
+        return Verification("unavailable")
+    if verdict["status"] != "genuine":
+        return Verification(verdict["status"])
     return Verification(
         "genuine",
-        sealed_at=sealed_at.astimezone(dt.UTC) if sealed_at else None,
-        partners=tuple(json.loads(str(info["/" + INFO_PARTNERS]))),
-        fingerprint=str(info["/" + INFO_FINGERPRINT]),
+        sealed_at=dt.datetime.fromisoformat(verdict["sealed_at"]) if verdict["sealed_at"] else None,
+        partners=tuple(verdict["partners"]),
+        fingerprint=verdict["fingerprint"],
     )
+
+
+def check_in_worker(
+    data: bytes, certificate: asn1_x509.Certificate, budget: VerifyBudget | None = None
+) -> dict:
+    """The worker's verdict on `data`, with how much memory it took (peak_kb) when it says.
+
+    The worker is killed when it runs past the budget's time; what it logged, capped, is
+    logged here once.
+    """
+    budget = budget or VerifyBudget.from_config(settings.DEFAULTS)
+    command = [
+        sys.executable,
+        "-P",  # not the worker's own folder on sys.path: its neighbours are the app's modules
+        str(VERIFY_WORKER),
+        f"--certificate={certificate.dump().hex()}",
+        f"--max-fields={budget.max_fields}",
+        f"--cpu-seconds={budget.cpu_seconds}",
+        f"--memory-bytes={budget.memory_bytes}",
+    ]
+    over = None
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as worker:
+        try:
+            out, err = worker.communicate(data, timeout=budget.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            out, err = worker.communicate()
+            over = "time"
+    if err:
+        log.warning("Checking an upload: %s", err[:VERIFY_LOG_CHARS].decode(errors="replace"))
+    try:
+        verdict = json.loads(out.split(b"\n", 1)[0])
+    except ValueError:
+        verdict = None
+    if over or not isinstance(verdict, dict) or "status" not in verdict:
+        if worker.returncode > 0 and over is None:
+            log.error("The process that checks an upload failed (exit %s)", worker.returncode)
+        verdict = {"status": "uncheckable", "over": over or f"exit {worker.returncode}"}
+    if verdict.get("over"):
+        log.info("An upload was refused past its budget (%s)", verdict["over"])
+    return verdict
