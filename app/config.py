@@ -109,8 +109,9 @@ DEFAULTS = {
     # One budget for every form that asks a signed-in person's password: signing, a new
     # password, leaving the couple, deleting the account.
     "RATELIMIT_PASSWORD_CHECKS": "10 per hour;20 per day",
-    # Failed join codes for the whole site, however many addresses guess.
-    "RATELIMIT_JOIN_FAILURES": "100 per hour",
+    # Wrong join codes for the whole site, however many addresses guess; invite links
+    # still work when it is reached. The odds it leaves are in docs/security.md.
+    "RATELIMIT_JOIN_FAILURES": "30 per hour",
     # argon2id cost; tests lower it, production keeps argon2-cffi's recommended profile.
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 64 * 1024,
