@@ -19,9 +19,35 @@ def has_control_characters(text: str) -> bool:
     )
 
 
+# What shows nothing on screen: format characters (zero-width, bidi controls, soft hyphen,
+# BOM), controls, spaces and separators; and letters fonts draw as nothing (fillers, the blank
+# braille cell, variation selectors, the grapheme joiner).
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+_INVISIBLE_LETTERS = {
+    "\u034f",
+    "\u115f",
+    "\u1160",
+    "\u2800",
+    "\u3164",
+    "\uffa0",
+    *map(chr, range(0x180B, 0x1810)),
+    *map(chr, range(0xFE00, 0xFE10)),
+}
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether the text is empty on screen: a name or title made of it is no name at all."""
+    return all(
+        unicodedata.category(char) in _INVISIBLE_CATEGORIES or char in _INVISIBLE_LETTERS
+        for char in text
+    )
+
+
 def strip(value):
-    """Filter: surrounding spaces are never meant, and a name of only spaces is empty."""
-    return value.strip() if isinstance(value, str) else value
+    """Filter: surrounding spaces are never meant, and text that shows nothing is empty."""
+    if not isinstance(value, str):
+        return value
+    return "" if shows_nothing(value) else value.strip()
 
 
 class BaseForm(FlaskForm):

@@ -21,7 +21,7 @@ from app.couple.models import Couple, Membership
 from app.drafting import canonical
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
-from app.forms import has_control_characters
+from app.forms import has_control_characters, strip
 
 LANGUAGES = ("en", "nl")
 # The agreement's title in its own language: part of what is signed, so not a UI string.
@@ -243,7 +243,7 @@ def add_clause(
 
 def _custom_text(title: str, body: str) -> tuple[str, str]:
     config = current_app.config
-    title, body = (title or "").strip(), (body or "").strip()
+    title, body = strip(title or ""), strip(body or "")
     errors = {}
     if not title:
         errors["title"] = _("Please give the clause a short title.")
@@ -286,7 +286,7 @@ def parse_params(template: Clause, raw: dict[str, str]) -> dict:
     values, errors = {}, {}
     for param in template.params:
         key = f"param-{param.name}"
-        text = (raw.get(key) or "").strip()
+        text = strip(raw.get(key) or "")
         if isinstance(param, IntParam):
             try:
                 number = int(text)

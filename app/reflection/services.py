@@ -19,6 +19,7 @@ from app.couple.models import Couple
 from app.couple.services import couple_of
 from app.db import as_utc
 from app.extensions import db
+from app.forms import shows_nothing
 from app.reflection.models import Answer, PatternCheck
 
 FREQUENCIES = ("not-really", "sometimes", "often")
@@ -68,7 +69,7 @@ def save_answer(user: User, prompt: Prompt, text: str) -> Answer | None:
             ),
         )
     answer = answer_to(user, prompt)
-    if not text.strip():
+    if shows_nothing(text):
         if answer is not None:
             db.session.delete(answer)
             db.session.flush()

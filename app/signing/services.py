@@ -20,7 +20,7 @@ from app.db import as_utc, utcnow
 from app.drafting import services as drafting
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
-from app.forms import has_control_characters
+from app.forms import has_control_characters, strip
 from app.signing import drawing, pdf
 from app.signing.models import FinalDocument, Signature
 
@@ -211,7 +211,7 @@ def sign(
         raise SigningError({"agreement": _("You have already signed this version.")})
 
     errors = {}
-    full_name = (full_name or "").strip()
+    full_name = strip(full_name or "")
     if not full_name:
         errors["full_name"] = _("Please type your full name.")
     elif len(full_name) > 120 or has_control_characters(full_name):

@@ -159,3 +159,22 @@ def test_markup_in_a_name_is_shown_as_text(partners):
     page = bram.get("/").text
     assert "&lt;b&gt;Anna&lt;/b&gt;" in page
     assert "<b>Anna</b>" not in page
+
+
+# Names that show nothing: zero-width characters, a soft hyphen, bidi controls, a BOM.
+INVISIBLE_NAMES = ["\u200b\u200d", "\u00ad", "\u202e\u202c", "\ufeff \u2060", "\u3164"]
+
+
+@pytest.mark.parametrize("name", INVISIBLE_NAMES)
+def test_a_name_of_invisible_characters_is_empty(person, client, name):
+    anna = person("Anna")
+    profile = anna.post("/settings/profile", data={"display_name": name, "locale": "en"})
+    assert profile.status_code == 400
+    assert 'id="display_name-error"' in profile.text
+    assert "Please enter a name." in profile.text
+    register = client.post(
+        "/register",
+        data={"email": "ghost@example.com", "display_name": name, "password": "x" * 12},
+    )
+    assert register.status_code == 400
+    assert 'id="display_name-error"' in register.text

@@ -146,6 +146,8 @@ def test_wrong_password_keeps_the_name_and_the_drawing(agreed):
     ("changes", "field", "message"),
     [
         ({"full_name": ""}, "full_name", "Please type your full name."),
+        ({"full_name": "\u200b\u2060\u00ad"}, "full_name", "Please type your full name."),
+        ({"full_name": "\u202e \ufeff"}, "full_name", "Please type your full name."),
         ({"signature": ""}, "signature", "Please draw your signature"),
         ({"signature": "data:image/png;base64," + "A" * 500_000}, "signature", "could not be read"),
         (

@@ -168,6 +168,22 @@ def test_parameters_are_typed(pair, draft, template, raw, message):
     assert by_template(db.session.get(Agreement, draft.id), template).params == before
 
 
+def test_a_custom_clause_of_invisible_characters_is_empty(pair, draft):
+    anna, _bram, _couple = pair
+    with pytest.raises(services.DraftingError) as error:
+        services.add_custom_clause(draft, anna, "\u200b\u00ad", "\u2060\ufeff\u202e", LIBRARY)
+    assert error.value.errors == {
+        "title": "Please give the clause a short title.",
+        "body": "Please write what you agree.",
+    }
+    clause = by_template(draft, "ask-for-space")
+    with pytest.raises(services.DraftingError) as error:
+        services.update_params(
+            draft, clause, anna, clause.version, {"param-signal": "\u200d"}, LIBRARY
+        )
+    assert error.value.errors == {"param-signal": "Please fill this in."}
+
+
 def test_custom_clauses_are_plain_text(pair, draft):
     anna, _bram, _couple = pair
     clause = services.add_custom_clause(
