@@ -157,3 +157,32 @@ def _deflated_zeros(start: bytes, size: int) -> bytes:
         checksum = zlib.adler32(zeros, checksum)
     body = first + again * count + packer.flush()
     return b"\x78\xda" + body + checksum.to_bytes(4, "big")
+
+
+KIB = 1024
+MARGIN = 4 * KIB  # "at the limit" files stay this far under it, for the multipart envelope
+
+# Every crafted file by name: build(seal_contents, upload_limit) -> bytes.
+HOSTILE = {
+    "one field, 60 KB": lambda seal, limit: repeated_signature_field(seal, 60 * KIB),
+    "one field, 150 KB": lambda seal, limit: repeated_signature_field(seal, 150 * KIB),
+    "one field, 1 MB": lambda seal, limit: repeated_signature_field(seal, 1024 * KIB),
+    "one field, at the limit": lambda seal, limit: repeated_signature_field(seal, limit - MARGIN),
+    "2000 signature fields": lambda seal, limit: many_signature_fields(seal, 2000),
+    "a field tree 5000 deep": lambda seal, limit: nested_field_tree(seal, 5000),
+    "integers, at the limit": lambda seal, limit: integer_fields(limit - MARGIN),
+    "nested arrays, at the limit": lambda seal, limit: nested_arrays(limit - MARGIN),
+    "a huge catalog, at the limit": lambda seal, limit: huge_catalog(limit - MARGIN),
+    "many revisions, at the limit": lambda seal, limit: many_revisions(limit - MARGIN),
+    "a flate bomb, at the limit": lambda seal, limit: flate_bomb(limit - MARGIN),
+}
+# Those whose form alone gives them away, however fast the machine.
+TOO_MANY_FIELDS = (
+    "one field, 60 KB",
+    "one field, 150 KB",
+    "one field, 1 MB",
+    "one field, at the limit",
+    "2000 signature fields",
+    "a field tree 5000 deep",
+    "integers, at the limit",
+)
