@@ -103,7 +103,7 @@ def foreign_seals(identity: pdf.Sealer | None) -> dict[str, int]:
         )
         .group_by(FinalDocument.seal_fingerprint)
     )
-    return dict(rows.tuples().all())
+    return {fingerprint: count for fingerprint, count in rows}
 
 
 def record_seal_fingerprints() -> int:
