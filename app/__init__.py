@@ -13,9 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as settings
 from app.content import ContentError, load_library
-from app.db import writing
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
 from app.rate_limits import warn_if_counted_per_process
+from app.transaction import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,10 +135,8 @@ def _init_extensions(app: Flask) -> None:
             # Written at most every few minutes, in a transaction of its own that begins
             # as a write (see app/db.py), so a page view never fails on a busy database.
             device_id = user.current_device.id
-            db.session.rollback()
-            with writing():
+            with unit_of_work():
                 touch_device(device_id)
-                db.session.commit()
         return user
 
     @app.context_processor
@@ -199,6 +197,8 @@ def _register_security_headers(app: Flask) -> None:
 def _register_error_handlers(app: Flask) -> None:
     def page(template: str, status: int):
         def handler(error):
+            # Whatever the request left half done is undone before the page is rendered.
+            db.session.rollback()
             return render_template(template, error=error), status
 
         return handler

@@ -4,7 +4,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -39,7 +38,7 @@ _writing = ContextVar("writing", default=False)
 
 @contextmanager
 def writing():
-    """Transactions begun inside this block will write (used outside POST requests)."""
+    """Transactions begun inside this block may write (see app/transaction.py)."""
     token = _writing.set(True)
     try:
         yield
@@ -47,10 +46,8 @@ def writing():
         _writing.reset(token)
 
 
-def _will_write() -> bool:
-    return _writing.get() or (
-        has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
-    )
+def will_write() -> bool:
+    return _writing.get()
 
 
 @event.listens_for(Engine, "connect")
@@ -75,4 +72,4 @@ def _sqlite_begin(connection) -> None:
     so they never wait for writers (WAL).
     """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _will_write() else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if will_write() else "BEGIN")

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 from app.accounts.models import Device, PasswordReset, User
 from app.db import as_utc, utcnow
 from app.extensions import db
+from app.transaction import unlocked
 
 _signals = Namespace()
 #: Sent with the user before an account is deleted; later features tidy up what they own.
@@ -51,19 +52,23 @@ def normalise_email(email: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    with unlocked():
+        return _hasher().hash(password)
 
 
 def password_matches(user: User | None, password: str) -> bool:
+    """Whether the password is the user's; hashing runs outside the transaction's lock."""
     hasher = _hasher()
-    if user is None:
-        # Same work for an unknown address, so timing does not reveal who is registered.
-        hasher.hash(password)
-        return False
-    try:
-        return hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    stored = user.password_hash if user is not None else None
+    with unlocked():
+        if stored is None:
+            # Same work for an unknown address, so timing does not reveal who is registered.
+            hasher.hash(password)
+            return False
+        try:
+            return hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def user_by_email(email: str) -> User | None:

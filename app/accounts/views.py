@@ -14,10 +14,11 @@ from app.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.mailing import send_mail
 from app.navigation import attachment, form_status, public_url, safe_next
 from app.rate_limits import password_checks, per_email
+from app.transaction import transaction
 
 
 def _sign_in(user) -> None:
@@ -37,6 +38,7 @@ def _limit(name: str):
 
 @bp.route("/register", methods=["GET", "POST"])
 @_limit("RATELIMIT_REGISTER")
+@transaction
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -50,7 +52,6 @@ def register():
             form[error.field].errors.append(error.message)
         else:
             _sign_in(user)
-            db.session.commit()
             return redirect(safe_next(url_for("main.index")))
     return render_template("accounts/register.html", form=form), form_status(form)
 
@@ -58,6 +59,7 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
 @per_email("RATELIMIT_LOGIN_ACCOUNT")
+@transaction
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -66,7 +68,6 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             _sign_in(user)
-            db.session.commit()
             return redirect(safe_next(url_for("main.index")))
         form.password.errors.append(
             _("That email and password do not match an account. Please try again.")
@@ -76,9 +77,9 @@ def login():
 
 @bp.post("/logout")
 @login_required
+@transaction
 def logout():
     services.end_session(current_user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out. Take care."))
@@ -88,13 +89,13 @@ def logout():
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @_limit("RATELIMIT_RESET")
 @per_email("RATELIMIT_RESET_ACCOUNT")
+@transaction
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         found = services.request_password_reset(form.email.data)
         if found is not None:
             user, token = found
-            db.session.commit()
             link = public_url("accounts.reset_password", token=token)
             send_mail(
                 user.email,
@@ -108,6 +109,7 @@ def forgot_password():
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @_limit("RATELIMIT_RESET")
+@transaction
 def reset_password(token: str):
     reset = services.valid_reset(token)
     if reset is None:
@@ -115,7 +117,6 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.reset_password(reset, form.password.data)
-        db.session.commit()
         logout_user()
         session.clear()
         flash(_("Your password is changed. Please log in with the new one."))
@@ -153,12 +154,12 @@ def settings():
 
 @bp.post("/settings/profile")
 @login_required
+@transaction
 def update_profile():
     form = ProfileForm()
     if not form.validate():
         return _settings_page(400, profile_form=form)
     services.update_profile(current_user, form.display_name.data, form.locale.data)
-    db.session.commit()
     flash(_("Saved."))
     return redirect(url_for("accounts.settings"))
 
@@ -166,6 +167,7 @@ def update_profile():
 @bp.post("/settings/password")
 @login_required
 @password_checks
+@transaction
 def change_password():
     form = ChangePasswordForm()
     if form.validate():
@@ -176,7 +178,6 @@ def change_password():
         except services.AccountError as error:
             form[error.field].errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Your password is changed. Every other device is signed out."))
             return redirect(url_for("accounts.settings"))
     return _settings_page(400, password_form=form)
@@ -184,13 +185,13 @@ def change_password():
 
 @bp.post("/settings/devices/<int:device_id>/sign-out")
 @login_required
+@transaction
 def sign_out_device(device_id: int):
     signing_out_self = (
         current_user.current_device is not None and current_user.current_device.id == device_id
     )
     if services.sign_out_device(current_user, device_id) is None:
         abort(404)
-    db.session.commit()
     if signing_out_self:
         logout_user()
         session.clear()
@@ -201,9 +202,9 @@ def sign_out_device(device_id: int):
 
 @bp.post("/settings/devices/sign-out-others")
 @login_required
+@transaction
 def sign_out_other_devices():
     services.sign_out_other_devices(current_user)
-    db.session.commit()
     flash(_("Every other device is signed out."))
     return redirect(url_for("accounts.settings"))
 
@@ -221,6 +222,7 @@ def export():
 @bp.route("/settings/delete", methods=["GET", "POST"])
 @login_required
 @password_checks
+@transaction
 def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit():
@@ -229,7 +231,6 @@ def delete_account():
         except services.AccountError as error:
             form[error.field].errors.append(error.message)
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             flash(_("Your account is deleted. Take good care of yourself."))

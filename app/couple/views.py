@@ -5,9 +5,10 @@ from flask_login import current_user, login_required
 from app.accounts.forms import ButtonForm
 from app.couple import bp, services
 from app.couple.forms import JoinForm, LeaveForm
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.navigation import form_status, public_url
 from app.rate_limits import failed_joins, password_checks
+from app.transaction import transaction
 
 
 def _join_limit():
@@ -16,10 +17,10 @@ def _join_limit():
 
 @bp.post("/couple/new")
 @login_required
+@transaction
 def create():
     if services.couple_of(current_user) is None:
         services.create_couple(current_user)
-        db.session.commit()
     return redirect(url_for("couple.invite"))
 
 
@@ -42,12 +43,12 @@ def invite():
 
 @bp.post("/couple/invite/renew")
 @login_required
+@transaction
 def renew_invite():
     couple = services.couple_of(current_user)
     if couple is None or services.is_complete(couple):
         return redirect(url_for("main.index"))
     services.renew_invite(couple)
-    db.session.commit()
     flash(_("Here is a new link and code. The old ones no longer work."))
     return redirect(url_for("couple.invite"))
 
@@ -56,6 +57,7 @@ def renew_invite():
 @login_required
 @_join_limit()
 @failed_joins
+@transaction
 def join():
     form = JoinForm()
     if form.validate_on_submit():
@@ -65,7 +67,6 @@ def join():
         except services.CoupleError as error:
             form.code.errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("You are now a couple in Duet."))
             return redirect(url_for("main.index"))
     return render_template("couple/join.html", form=form), form_status(form)
@@ -92,13 +93,13 @@ def invitation(token: str):
 @bp.post("/join/<token>")
 @login_required
 @_join_limit()
+@transaction
 def accept(token: str):
     try:
         couple = services.couple_for_token(token)
         services.join_couple(current_user, couple)
     except services.CoupleError as error:
         return render_template("couple/invitation_invalid.html", reason=error.message), 409
-    db.session.commit()
     flash(_("You are now a couple in Duet."))
     return redirect(url_for("main.index"))
 
@@ -106,6 +107,7 @@ def accept(token: str):
 @bp.route("/couple/leave", methods=["GET", "POST"])
 @login_required
 @password_checks
+@transaction
 def leave():
     couple = services.couple_of(current_user)
     if couple is None:
@@ -117,7 +119,6 @@ def leave():
         except services.CoupleError as error:
             form[error.field].errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("You have left the couple."))
             return redirect(url_for("main.index"))
     partner = services.partner_of(current_user, couple)

@@ -9,6 +9,7 @@ from app.drafting import bp, services
 from app.drafting.forms import CustomClauseForm, start_form
 from app.extensions import db, login
 from app.reflection import services as reflections
+from app.transaction import transaction
 
 
 def _couple_or_none():
@@ -104,6 +105,7 @@ def agreement():
 
 @bp.post("/agreement/start")
 @login_required
+@transaction
 def start():
     couple = _couple_or_none()
     if couple is None:
@@ -117,7 +119,6 @@ def start():
         except services.DraftingError as error:
             form.starter.errors = [*form.starter.errors, *error.errors.values()]
         else:
-            db.session.commit()
             return _back_to()
     if services.current_draft(couple) is not None:
         return _back_to()
@@ -153,18 +154,19 @@ def live():
 
 @bp.post("/agreement/language")
 @login_required
+@transaction
 def language():
     couple, draft = _draft_or_404()
     try:
         services.set_language(draft, current_user, request.form.get("language", ""), library())
     except services.DraftingError:
         abort(400)
-    db.session.commit()
     return _back_to()
 
 
 @bp.post("/agreement/clauses")
 @login_required
+@transaction
 def add():
     couple, draft = _draft_or_404()
     try:
@@ -173,12 +175,12 @@ def add():
         )
     except services.DraftingError as error:
         return _page(couple, draft, 400, editing={"add": error.errors})
-    db.session.commit()
     return _back_to(clause)
 
 
 @bp.post("/agreement/clauses/custom")
 @login_required
+@transaction
 def add_custom():
     couple, draft = _draft_or_404()
     form = CustomClauseForm()
@@ -191,7 +193,6 @@ def add_custom():
         for name, message in error.errors.items():
             form[name].errors = [message]
         return _page(couple, draft, 400, custom_form=form)
-    db.session.commit()
     return _back_to(clause)
 
 
@@ -216,12 +217,12 @@ def _change(clause_id: int, change, kind: str):
         couple, draft = _draft_or_404()
         editing = {clause.id: {"kind": kind, "typed": submitted, "errors": error.errors}}
         return _page(couple, draft, 400, editing=editing)
-    db.session.commit()
     return _back_to(clause)
 
 
 @bp.post("/agreement/clauses/<int:clause_id>/params")
 @login_required
+@transaction
 def change_params(clause_id: int):
     return _change(
         clause_id,
@@ -234,6 +235,7 @@ def change_params(clause_id: int):
 
 @bp.post("/agreement/clauses/<int:clause_id>/text")
 @login_required
+@transaction
 def change_text(clause_id: int):
     return _change(
         clause_id,
@@ -252,6 +254,7 @@ def change_text(clause_id: int):
 
 @bp.post("/agreement/clauses/<int:clause_id>/approve")
 @login_required
+@transaction
 def approve(clause_id: int):
     return _change(
         clause_id,
@@ -262,6 +265,7 @@ def approve(clause_id: int):
 
 @bp.post("/agreement/clauses/<int:clause_id>/withdraw")
 @login_required
+@transaction
 def withdraw(clause_id: int):
     return _change(
         clause_id,
@@ -272,6 +276,7 @@ def withdraw(clause_id: int):
 
 @bp.post("/agreement/clauses/<int:clause_id>/remove")
 @login_required
+@transaction
 def remove(clause_id: int):
     return _change(
         clause_id,
@@ -282,16 +287,17 @@ def remove(clause_id: int):
 
 @bp.post("/agreement/clauses/<int:clause_id>/restore")
 @login_required
+@transaction
 def restore(clause_id: int):
     couple, draft = _draft_or_404()
     clause = _clause_or_404(draft, clause_id)
     services.restore(draft, clause, current_user, library())
-    db.session.commit()
     return _back_to(clause)
 
 
 @bp.post("/agreement/clauses/<int:clause_id>/move")
 @login_required
+@transaction
 def move(clause_id: int):
     couple, draft = _draft_or_404()
     clause = _clause_or_404(draft, clause_id)
@@ -299,5 +305,4 @@ def move(clause_id: int):
     if step is None:
         abort(400)
     services.move(draft, clause, current_user, step, library())
-    db.session.commit()
     return _back_to(clause)

@@ -5,12 +5,12 @@ from flask_login import current_user
 from app.accounts.forms import ButtonForm
 from app.content import library
 from app.couple import services as couples
-from app.extensions import db
 from app.main import bp
 from app.main.forms import LanguageForm
 from app.navigation import safe_next
 from app.reflection import services as reflections
 from app.signing import services as signing
+from app.transaction import transaction
 
 
 @bp.get("/")
@@ -33,12 +33,12 @@ def index():
 
 
 @bp.post("/language")
+@transaction
 def language():
     form = LanguageForm()
     if form.validate():
         session["locale"] = form.locale.data
         if current_user.is_authenticated:
             current_user.locale = form.locale.data
-            db.session.commit()
         refresh()
     return redirect(safe_next(url_for("main.index")))

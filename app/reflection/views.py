@@ -6,10 +6,10 @@ from flask_login import current_user, login_required
 from app.accounts.forms import ButtonForm
 from app.content import library
 from app.couple import services as couples
-from app.extensions import db
 from app.navigation import form_status
 from app.reflection import bp, services
 from app.reflection.forms import AnswerForm, pattern_check_form
+from app.transaction import transaction
 
 
 def _prompt_or_404(prompt_id: str):
@@ -62,6 +62,7 @@ def _prompt_page(prompt, form, answer, status=200):
 
 @bp.route("/reflection/prompts/<prompt_id>", methods=["GET", "POST"])
 @login_required
+@transaction
 def prompt(prompt_id: str):
     prompt = _prompt_or_404(prompt_id)
     answer = services.answer_to(current_user, prompt)
@@ -72,7 +73,6 @@ def prompt(prompt_id: str):
         except services.ReflectionError as error:
             form.text.errors.append(error.message)
         else:
-            db.session.commit()
             _previous, following = services.neighbours(library(), prompt)
             if form.save_next.data:
                 if following is None:
@@ -86,6 +86,7 @@ def prompt(prompt_id: str):
 
 @bp.post("/reflection/prompts/<prompt_id>/autosave")
 @login_required
+@transaction
 def autosave(prompt_id: str):
     prompt = _prompt_or_404(prompt_id)
     form = AnswerForm()
@@ -95,12 +96,12 @@ def autosave(prompt_id: str):
         answer = services.save_answer(current_user, prompt, form.text.data)
     except services.ReflectionError as error:
         return jsonify(saved=False, error=error.message), 400
-    db.session.commit()
     return jsonify(saved=True, shared=bool(answer and answer.shared))
 
 
 @bp.post("/reflection/prompts/<prompt_id>/share")
 @login_required
+@transaction
 def share(prompt_id: str):
     prompt = _prompt_or_404(prompt_id)
     try:
@@ -108,17 +109,16 @@ def share(prompt_id: str):
     except services.ReflectionError as error:
         flash(error.message)
     else:
-        db.session.commit()
         flash(_("Shared. Your partner can now read this answer."))
     return redirect(url_for("reflection.prompt", prompt_id=prompt.id))
 
 
 @bp.post("/reflection/prompts/<prompt_id>/unshare")
 @login_required
+@transaction
 def unshare(prompt_id: str):
     prompt = _prompt_or_404(prompt_id)
     services.unshare_answer(current_user, prompt)
-    db.session.commit()
     flash(_("This answer is private again."))
     return redirect(url_for("reflection.prompt", prompt_id=prompt.id))
 
@@ -129,6 +129,7 @@ def _statement_fields(form):
 
 @bp.route("/reflection/pattern-check", methods=["GET", "POST"])
 @login_required
+@transaction
 def pattern_check():
     content = library()
     locale = str(get_locale())
@@ -147,7 +148,6 @@ def pattern_check():
         except services.ReflectionError as error:
             form[error.field].errors.append(error.message)
         else:
-            db.session.commit()
             return redirect(url_for("reflection.pattern_result"))
     return (
         render_template(
@@ -173,9 +173,9 @@ def pattern_result():
 
 @bp.post("/reflection/pattern-check/forget")
 @login_required
+@transaction
 def forget_pattern_check():
     services.forget_pattern_check(current_user)
-    db.session.commit()
     flash(_("Your pattern check is deleted."))
     return redirect(url_for("reflection.overview"))
 

@@ -202,6 +202,8 @@ def sign(
     review_on: date | None,
     library: Library,
 ) -> Signature:
+    # The password is checked before the agreement is locked: hashing is slow.
+    password_ok = password_matches(user, password or "")
     agreement = drafting.lock(agreement)
     if not drafting.progress(agreement, partners).complete:
         raise SigningError(
@@ -227,7 +229,7 @@ def sign(
         errors["review_on"] = _("Please choose a date within the coming year.")
     if not agreed:
         errors["agreed"] = _("Please tick the box to say you agree.")
-    if not password_matches(user, password or ""):
+    if not password_ok:
         errors["password"] = _("That is not your password.")
     if errors:
         raise SigningError(errors)

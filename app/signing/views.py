@@ -14,6 +14,7 @@ from app.navigation import attachment, form_status, public_url
 from app.rate_limits import password_checks
 from app.signing import bp, pdf, services
 from app.signing.forms import SignForm, VerifyForm
+from app.transaction import transaction
 
 
 def _couple_or_404():
@@ -51,6 +52,7 @@ def _sign_page(couple, draft, form, status=200, agreement_error=None):
 @login_required
 @limiter.limit(lambda: current_app.config["RATELIMIT_SIGN"], methods=["POST"])
 @password_checks
+@transaction
 def sign():
     couple = _couple_or_404()
     draft = drafting.current_draft(couple)
@@ -86,7 +88,6 @@ def sign():
         except drafting.AgreementClosed:
             db.session.rollback()
             return redirect(url_for("signing.versions"))
-        db.session.commit()
         if drafting.current_draft(couple) is None:
             flash(_("You have both signed. Your agreement is final."))
             return redirect(url_for("signing.versions"))
@@ -147,6 +148,7 @@ def review_calendar(agreement_id: int):
 
 @bp.post("/agreements/<int:agreement_id>/revise")
 @login_required
+@transaction
 def revise(agreement_id: int):
     agreement, _document = _final_or_404(agreement_id)
     try:
@@ -154,7 +156,6 @@ def revise(agreement_id: int):
     except services.SigningError as error:
         flash(next(iter(error.errors.values())))
         return redirect(url_for("drafting.agreement"))
-    db.session.commit()
     flash(
         _(
             "Version %(number)d is open for drafting. Every clause needs both yeses again.",

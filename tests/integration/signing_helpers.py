@@ -14,6 +14,7 @@ from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db
 from app.signing import services as signing
+from app.transaction import unit_of_work
 from tests.conftest import PASSWORD
 
 
@@ -59,31 +60,32 @@ def blank_png_data_url() -> str:
 
 
 def finalise_through_services(app, email: str) -> int:
-    """Draft (if needed), approve everything and sign twice; returns the agreement id."""
+    """Draft (if needed), approve everything and sign twice, each step in its own
+    transaction as the pages would; returns the agreement id."""
     with app.test_request_context(method="POST"):
-        user = db.session.scalar(select(User).where(User.email == email))
-        couple = couples.couple_of(user)
-        partners = couple.partners
-        content = library()
-        draft = drafting.current_draft(couple) or drafting.start_agreement(
-            couple, user, "en", "basic", content
-        )
-        for clause in drafting.active_clauses(draft):
-            for person in partners:
-                drafting.approve(draft, clause, person, clause.version, content)
-        for person in partners:
-            signing.sign(
-                draft,
-                person,
-                partners,
-                password=PASSWORD,
-                full_name=f"{person.display_name} Example",
-                drawing=png_data_url(),
-                typed=False,
-                agreed=True,
-                review_on=utcnow().date() + timedelta(days=28),
-                library=content,
+        with unit_of_work():
+            user = db.session.scalar(select(User).where(User.email == email))
+            couple = couples.couple_of(user)
+            content = library()
+            draft = drafting.current_draft(couple) or drafting.start_agreement(
+                couple, user, "en", "basic", content
             )
-        agreement_id = draft.id
-        db.session.commit()
-        return agreement_id
+            for clause in drafting.active_clauses(draft):
+                for person in couple.partners:
+                    drafting.approve(draft, clause, person, clause.version, content)
+        for index in range(2):
+            with unit_of_work():
+                person = couple.partners[index]
+                signing.sign(
+                    draft,
+                    person,
+                    couple.partners,
+                    password=PASSWORD,
+                    full_name=f"{person.display_name} Example",
+                    drawing=png_data_url(),
+                    typed=False,
+                    agreed=True,
+                    review_on=utcnow().date() + timedelta(days=28),
+                    library=content,
+                )
+        return draft.id
