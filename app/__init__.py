@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import config as settings
 from app.content import ContentError, load_library
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
+from app.navigation import IdConverter
 from app.rate_limits import warn_if_counted_per_process
 from app.transaction import unit_of_work
 
@@ -62,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_path=str(instance_path),
         template_folder=str(ROOT / "templates"),
     )
+    app.url_map.converters["int"] = IdConverter
     app.config.update(settings.DEFAULTS)
     app.config["CONTENT_PATH"] = str(ROOT / "agreements")
     app.config.update(settings.from_environment(instance_path))

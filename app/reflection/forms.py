@@ -1,13 +1,19 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, StopValidation
 
 from app.content.schema import Library
 from app.forms import BaseForm
 
 
+def _sent(form, field) -> None:
+    """An answer missing from the request is not an empty one, which would delete the saved one."""
+    if not field.raw_data:
+        raise StopValidation(_l("Your answer did not arrive. Please try again."))
+
+
 class AnswerForm(BaseForm):
-    text = TextAreaField(_l("Your answer"), render_kw={"rows": 8})
+    text = TextAreaField(_l("Your answer"), validators=[_sent], render_kw={"rows": 8})
     save = SubmitField(_l("Save"))
     save_next = SubmitField(_l("Save and go on"))
 

@@ -78,6 +78,19 @@ def test_autosave_answers_in_json(person):
     assert "Typing..." in anna.get(f"/reflection/prompts/{FIRST.id}").text
 
 
+def test_an_answer_that_did_not_arrive_keeps_what_was_saved(person):
+    anna = person("Anna")
+    anna.post(f"/reflection/prompts/{FIRST.id}/autosave", data={"text": "Typing..."})
+    autosave = anna.post(f"/reflection/prompts/{FIRST.id}/autosave", data={})
+    assert autosave.status_code == 400
+    assert autosave.json["saved"] is False
+    assert "did not arrive" in autosave.json["error"]
+    page = anna.post(f"/reflection/prompts/{FIRST.id}", data={"save": "Save"})
+    assert page.status_code == 400
+    assert 'id="text-error"' in page.text
+    assert "Typing..." in anna.get(f"/reflection/prompts/{FIRST.id}").text
+
+
 def test_unknown_prompt_is_404(person):
     anna = person("Anna")
     assert anna.get("/reflection/prompts/no-such-prompt").status_code == 404

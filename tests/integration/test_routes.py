@@ -48,6 +48,13 @@ def _inventory():
 ROUTES = _inventory()
 POST_ROUTES = [route for route in ROUTES if route[1] == "POST"]
 ROUTES_WITH_IDS = [route for route in ROUTES if set(route[2].arguments) - set(NOT_OBJECT_IDS)]
+ROUTES_WITH_NUMBERS = [
+    route
+    for route in ROUTES
+    if any(isinstance(converter, IntegerConverter) for converter in route[2]._converters.values())
+]
+# Just past PostgreSQL's integer, SQLite's integer, and any 64-bit integer.
+BEYOND_THE_DATABASE = {"2**31": 2**31, "2**63": 2**63, "2**64": 2**64}
 
 
 def _name(route) -> str:
@@ -116,3 +123,20 @@ def test_objects_of_another_couple_answer_404(app, partners, person, route):
     if method == "GET":
         assert owner.client.open(url, method=method).status_code != 404
     assert not re.search(re.escape(owner.email), response.text)
+
+
+@pytest.mark.parametrize("number", BEYOND_THE_DATABASE.values(), ids=BEYOND_THE_DATABASE.keys())
+@pytest.mark.parametrize("route", ROUTES_WITH_NUMBERS, ids=_name)
+def test_a_number_beyond_the_database_answers_404(app, partners, route, number):
+    endpoint, method, rule = route
+    owner, _partner = partners
+    owner.post("/agreement/start", data={"language": "en", "starter": "basic"})
+    numbers = {
+        argument: number
+        for argument, converter in rule._converters.items()
+        if isinstance(converter, IntegerConverter)
+    }
+    url = _url(app, rule, numbers)
+    assert str(number) in url
+    response = owner.client.open(url, method=method, data={"version": "1"})
+    assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
