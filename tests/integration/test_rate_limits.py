@@ -4,10 +4,13 @@ Per address (the proxy's last hop, an IPv6 /64), per account (the email typed, t
 signed in), site-wide for failed join codes, and in Redis across app instances.
 """
 
+import json
 import logging
+import subprocess
 import sys
 import types
 import uuid
+from pathlib import Path
 
 import click
 import pytest
@@ -17,6 +20,7 @@ from app import config as settings
 from tests.conftest import PASSWORD, Person
 
 CALM = "Let's take a breath"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def statuses(client, path: str, data: dict, addresses, **options) -> list[int]:
@@ -58,9 +62,7 @@ def test_a_forwarded_for_chain_cannot_escape_the_limit_behind_one_proxy(make_app
         for n in range(4)
     ]
     assert answers == [400, 400, 400, 429]
-    other = client.post(
-        "/login", data=wrong_login(9), headers={"X-Forwarded-For": "203.0.113.8"}
-    )
+    other = client.post("/login", data=wrong_login(9), headers={"X-Forwarded-For": "203.0.113.8"})
     assert other.status_code == 400, "someone else behind the same proxy is not limited"
 
 
@@ -164,9 +166,7 @@ def test_reset_mail_is_limited_per_email(limited_app):
 def test_failed_join_codes_are_capped_site_wide(limited_app):
     anna = Person(limited_app, "anna@example.com", "Anna").register()
     code = anna.create_couple()
-    guessers = [
-        Person(limited_app, f"guess{n}@example.com", "Guess").register() for n in range(4)
-    ]
+    guessers = [Person(limited_app, f"guess{n}@example.com", "Guess").register() for n in range(4)]
     address = iter(addresses(10))
 
     def guess(person, typed: str) -> int:
@@ -238,22 +238,56 @@ def test_memory_limits_warn_outside_tests_and_the_command_line(make_app, caplog,
         assert warnings_at_start(make_app, caplog) == []
 
 
-def test_limits_hold_across_two_app_instances_sharing_redis(make_app):
-    try:
-        redis.Redis(host="127.0.0.1", port=6379).ping()
-    except redis.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+# One gunicorn worker: its own process and its own app, making wrong logins from one address.
+WORKER = """
+import json, sys
+from pathlib import Path
+from app import create_app
+from app.extensions import db
+from tests.conftest import test_settings
+folder, storage, prefix, tries = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+app = create_app(test_settings(
+    folder, f"sqlite:///{folder / 'duet.sqlite3'}", RATELIMIT_ENABLED=True,
+    RATELIMIT_STORAGE_URI=storage, RATELIMIT_KEY_PREFIX=prefix, RATELIMIT_LOGIN="3 per minute",
+))
+with app.app_context():
+    db.create_all()
+client = app.test_client()
+wrong = {"email": "anna@example.com", "password": "not the password"}
+print(json.dumps([client.post("/login", data=wrong).status_code for _ in range(tries)]))
+"""
+
+
+def worker(tmp_path, name: str, storage: str, prefix: str) -> list[int]:
+    folder = tmp_path / name
+    folder.mkdir()
+    answer = subprocess.run(
+        [sys.executable, "-c", WORKER, str(folder), storage, prefix, "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("storage", "second_worker"),
+    [("memory://", [400, 400]), ("redis://127.0.0.1:6379", [400, 429])],
+)
+def test_limits_hold_across_worker_processes_only_with_redis(tmp_path, storage, second_worker):
+    if storage.startswith("redis://"):
+        try:
+            redis.Redis(host="127.0.0.1", port=6379).ping()
+        except redis.ConnectionError:
+            pytest.skip("Redis is not running on 127.0.0.1:6379")
     prefix = f"duet-test-{uuid.uuid4().hex}"
-    shared = {
-        "RATELIMIT_ENABLED": True,
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
-        "RATELIMIT_KEY_PREFIX": prefix,
-        "RATELIMIT_LOGIN": "3 per minute",
-    }
-    workers = [make_app(**shared).test_client(), make_app(**shared).test_client()]
-    answers = [workers[n % 2].post("/login", data=wrong_login(n)).status_code for n in range(4)]
-    assert answers == [400, 400, 400, 429], "two workers, one count"
-    server = redis.Redis(host="127.0.0.1", port=6379)
-    keys = server.keys(f"*{prefix}*")
-    assert keys and not any(b"@" in key for key in keys), "counted in Redis, no email in a key"
-    server.delete(*keys)
+    assert worker(tmp_path, "first", storage, prefix) == [400, 400]
+    # memory:// lets each process count its own 3 a minute; Redis counts 3 for both.
+    assert worker(tmp_path, "second", storage, prefix) == second_worker
+    if storage.startswith("redis://"):
+        server = redis.Redis(host="127.0.0.1", port=6379)
+        keys = server.keys(f"*{prefix}*")
+        assert keys and not any(b"@" in key for key in keys), "counted in Redis, no email in a key"
+        server.delete(*keys)
