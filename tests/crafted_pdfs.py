@@ -51,10 +51,15 @@ def _with_fields(fields: bytes, contents: bytes) -> list[bytes]:
     return [CATALOG, PAGES, PAGE, b"<< /Fields [" + fields + b"] >>", SEAL_FIELD, _seal(contents)]
 
 
+def signature_field_listed(contents: bytes, times: int) -> bytes:
+    """The one signature field, listed `times` times in /AcroForm /Fields."""
+    return build_pdf(_with_fields(b"5 0 R " * times, contents))
+
+
 def repeated_signature_field(contents: bytes, size: int) -> bytes:
-    """One signature field referenced again and again in /AcroForm /Fields."""
-    base = len(build_pdf(_with_fields(b"", contents)))
-    return build_pdf(_with_fields(_repeat(b"5 0 R ", size, base), contents))
+    """One signature field listed again and again, as often as `size` bytes allow."""
+    base = len(signature_field_listed(contents, 0))
+    return signature_field_listed(contents, max(1, (size - base) // len(b"5 0 R ")))
 
 
 def many_signature_fields(contents: bytes, count: int) -> bytes:
