@@ -69,16 +69,15 @@ def unit_of_work():
 def unlocked():
     """Leave the transaction for slow work; the next statement begins a new one.
 
-    Nothing may have been written yet: the transaction is rolled back, so the lock it may
-    hold is released. Objects read before are read again when next used.
+    Nothing may have been written yet: the transaction is rolled back, so whatever lock it
+    holds is released. Objects read before are read again when next used.
     """
-    if not will_write():
-        yield  # a read holds no lock
-        return
     current = db.session
     if current.new or current.dirty or current.deleted or current.info.get(WROTE):
-        raise RuntimeError("Slow work must come before the first write of a transaction.")
-    current.rollback()
+        if will_write():
+            raise RuntimeError("Slow work must come before the first write of a transaction.")
+    else:
+        current.rollback()
     yield
 
 

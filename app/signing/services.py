@@ -23,6 +23,7 @@ from app.extensions import db
 from app.forms import has_control_characters, strip
 from app.signing import drawing, pdf
 from app.signing.models import FinalDocument, Signature
+from app.transaction import after_commit, unit_of_work, unlocked
 
 log = logging.getLogger("duet.seal")
 
@@ -255,23 +256,57 @@ def sign(
 
 
 def finalise(agreement, user, partners, signatures, library) -> FinalDocument:
-    """Close the draft, render and seal the PDF once, and store it."""
-    now = utcnow()
+    """Close the draft and store its final document; the PDF follows after the commit.
+
+    Rendering and sealing take a second or two, so they run once the final state is
+    committed, outside any lock (`complete_document`). Should that fail or the process
+    stop, the next download or `flask signing finish` completes it.
+    """
     agreement.drafting_couple_id = None
     drafting.record(agreement, user, "finalised")
     document = FinalDocument(
         agreement_id=agreement.id,
         fingerprint=signatures[0].fingerprint,
-        finalised_at=now,
+        finalised_at=utcnow(),
         review_on=signatures[-1].review_on,
-        pdf=b"",
-    )
-    document.pdf = pdf.seal_pdf(
-        pdf.render_pdf(document_for(agreement, document, partners, signatures, library)), sealer()
+        pdf=None,
     )
     db.session.add(document)
     db.session.flush()
+    agreement_id = agreement.id
+    after_commit(lambda: complete_document(agreement_id, library))
     return document
+
+
+def complete_document(agreement_id: int, library: Library) -> FinalDocument | None:
+    """Render and seal a final agreement's PDF if it has none yet; the stored one is kept.
+
+    Safe to run twice at once (two workers, a download during the finish): the PDF is
+    stored only where none is, so every download returns the same bytes.
+    """
+    document = db.session.get(FinalDocument, agreement_id)
+    if document is None or document.pdf is not None:
+        return document
+    agreement = db.session.get(Agreement, agreement_id)
+    partners = db.session.get(Couple, agreement.couple_id).partners
+    content = document_for(agreement, document, partners, active_signatures(agreement), library)
+    seal = checked_sealer()
+    with unlocked():
+        data = pdf.seal_pdf(pdf.render_pdf(content), seal)
+    with unit_of_work():
+        db.session.execute(
+            update(FinalDocument)
+            .where(FinalDocument.agreement_id == agreement_id, FinalDocument.pdf.is_(None))
+            .values(pdf=data, seal_fingerprint=seal.certificate_fingerprint)
+        )
+    return db.session.get(FinalDocument, agreement_id, populate_existing=True)
+
+
+def unfinished_documents() -> list[int]:
+    """Final agreements whose PDF is still to be rendered and sealed."""
+    return list(
+        db.session.scalars(select(FinalDocument.agreement_id).where(FinalDocument.pdf.is_(None)))
+    )
 
 
 def document_for(agreement, document, partners, signatures, library) -> pdf.PdfAgreement:
@@ -382,15 +417,7 @@ def render_again(agreement_id: int, library: Library) -> bytes:
     if agreement is None or document is None:
         raise LookupError(f"There is no final agreement with id {agreement_id}.")
     partners = db.session.get(Couple, agreement.couple_id).partners
-    signatures = [
-        item
-        for item in db.session.scalars(
-            select(Signature)
-            .where(Signature.agreement_id == agreement.id, Signature.voided_at.is_(None))
-            .order_by(Signature.signed_at)
-        )
-    ]
-    content = document_for(agreement, document, partners, signatures, library)
+    content = document_for(agreement, document, partners, active_signatures(agreement), library)
     return pdf.seal_pdf(pdf.render_pdf(content), sealer())
 
 

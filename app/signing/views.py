@@ -126,6 +126,15 @@ def _final_or_404(agreement_id: int):
 @login_required
 def download(agreement_id: int):
     agreement, document = _final_or_404(agreement_id)
+    if document.pdf is None:
+        # Rendering after the second signature failed or has not finished: do it now.
+        try:
+            document = services.complete_document(agreement.id, library())
+        except Exception:
+            current_app.logger.exception("The PDF of agreement %s could not be made.", agreement.id)
+            document = None
+    if document is None or document.pdf is None:
+        return render_template("signing/preparing.html"), 503, {"Retry-After": "30"}
     return attachment(document.pdf, "application/pdf", f"duet-agreement-v{agreement.number}.pdf")
 
 
@@ -195,6 +204,17 @@ def verify():
     else:
         status = VERIFY_STATUS.get(result.status, 200) if result else 200
     return render_template("signing/verify.html", form=form, result=result), status
+
+
+@bp.cli.command("finish")
+def finish_command():
+    """Render and seal every final agreement whose PDF is still missing."""
+    pending = services.unfinished_documents()
+    for agreement_id in pending:
+        document = services.complete_document(agreement_id, library())
+        state = "sealed" if document is not None and document.pdf else "still missing"
+        click.echo(f"Agreement {agreement_id}: PDF {state}.")
+    click.echo(f"{len(pending)} agreement(s) needed their PDF.")
 
 
 @bp.cli.command("render")
