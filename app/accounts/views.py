@@ -1,5 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -15,10 +15,10 @@ from app.accounts.forms import (
     ResetPasswordForm,
 )
 from app.extensions import limiter
-from app.mailing import send_mail
+from app.mailing import after_response, send_mail
 from app.navigation import attachment, form_status, public_url, safe_next
 from app.rate_limits import password_checks, per_email
-from app.transaction import transaction
+from app.transaction import transaction, unit_of_work
 
 
 def _sign_in(user) -> None:
@@ -93,18 +93,27 @@ def logout():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        found = services.request_password_reset(form.email.data)
-        if found is not None:
-            user, token = found
-            link = public_url("accounts.reset_password", token=token)
-            send_mail(
-                user.email,
-                _("Set a new Duet password"),
-                render_template("accounts/reset_email.txt", user=user, link=link),
-            )
-        # The same answer either way: this page never tells who has an account.
+        email = form.email.data
+        # The same answer, as fast, either way: the account is looked up after the response.
+        after_response(lambda: _mail_reset_link(email))
         return render_template("accounts/forgot_sent.html")
     return render_template("accounts/forgot.html", form=form), form_status(form)
+
+
+def _mail_reset_link(email: str) -> None:
+    """After the response: make a reset link for the account, if there is one, and mail it."""
+    with unit_of_work():
+        found = services.request_password_reset(email)
+    if found is None:
+        return
+    user, token = found
+    link = public_url("accounts.reset_password", token=token)
+    with force_locale(user.locale or str(get_locale())):
+        send_mail(
+            user.email,
+            _("Set a new Duet password"),
+            render_template("accounts/reset_email.txt", user=user, link=link),
+        )
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

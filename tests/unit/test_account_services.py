@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from app.accounts import services
@@ -38,6 +39,23 @@ def test_authenticate_needs_the_right_password(ctx):
     assert services.authenticate("anna@example.com", PASSWORD) is user
     assert services.authenticate("anna@example.com", "wrong password") is None
     assert services.authenticate("nobody@example.com", PASSWORD) is None
+
+
+def test_an_unknown_email_costs_as_much_hashing_as_a_wrong_password(ctx, monkeypatch):
+    make_user()
+    calls = []
+    for name in ("hash", "verify"):
+        original = getattr(PasswordHasher, name)
+        monkeypatch.setattr(
+            PasswordHasher,
+            name,
+            lambda self, *args, _name=name, _original=original: (
+                calls.append(_name) or _original(self, *args)
+            ),
+        )
+    assert services.authenticate("anna@example.com", "not the password") is None
+    assert services.authenticate("nobody@example.com", "not the password") is None
+    assert calls == ["verify", "hash"]
 
 
 def test_each_session_gets_its_own_token_and_device(ctx):
