@@ -40,8 +40,9 @@ class SessionInterface(SecureCookieSessionInterface):
     """Session cookies are marked Secure whenever the request came over HTTPS."""
 
     # Answers that never renew the cookie: the drafting poll runs every two seconds, and
-    # the pages around it renew the session's lifetime often enough.
-    quiet_endpoints = frozenset({"drafting.revision"})
+    # the pages around it renew the session's lifetime often enough; the health check is
+    # for machines.
+    quiet_endpoints = frozenset({"drafting.revision", "main.healthz"})
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)

@@ -1,11 +1,12 @@
-from flask import redirect, render_template, session, url_for
+from flask import current_app, redirect, render_template, session, url_for
 from flask_babel import refresh
 from flask_login import current_user
 
 from app.accounts.forms import ButtonForm
 from app.content import library
 from app.couple import services as couples
-from app.main import bp
+from app.extensions import limiter
+from app.main import bp, services
 from app.main.forms import LanguageForm
 from app.navigation import safe_next
 from app.reflection import services as reflections
@@ -42,3 +43,15 @@ def language():
             current_user.locale = form.locale.data
         refresh()
     return redirect(safe_next(url_for("main.index")))
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz():
+    """For a load balancer or monitor: no login, no cookie, no language, never cached."""
+    up = services.database_answers()
+    response = current_app.response_class(
+        "ok\n" if up else "database unavailable\n", 200 if up else 503, mimetype="text/plain"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

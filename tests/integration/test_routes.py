@@ -18,6 +18,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "main.index",
     "main.language",
+    "main.healthz",
     "accounts.register",
     "accounts.login",
     "accounts.forgot_password",
