@@ -22,6 +22,7 @@ from app.signing import pdf
 from app.signing import services as signing
 from app.signing.models import FinalDocument
 from tests.conftest import Person, test_settings
+from tests.integration.signing_helpers import finalise_through_services
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pyhanko.*")
 
@@ -161,6 +162,16 @@ def test_a_certificate_that_is_not_the_keys_is_refused(app, worker, caplog):
 # --- Only the identity that sealed the others --------------------------------------------
 
 
+def test_the_seal_is_recorded_with_each_final_document(partners, app):
+    anna, _bram = partners
+    agreement_id = finalise_through_services(app, anna.email)
+    with app.app_context():
+        document = signing.complete_document(agreement_id, library())
+        expected = signing.sealer().certificate_fingerprint
+        assert document.seal_fingerprint == expected
+        assert pdf.sealed_by(document.pdf) == expected
+
+
 def test_sealing_is_refused_while_final_agreements_bear_another_seal(partners, app, caplog):
     anna, _bram = partners
     agreement_id = final_document(app, anna.email, seal_fingerprint=ANOTHER_SEAL, pdf=b"%PDF")
@@ -182,6 +193,25 @@ def test_sealing_is_refused_while_final_agreements_bear_another_seal(partners, a
         db.session.commit()
         assert signing.checked_sealer() is signing.sealer()
     assert seal(app, "check").exit_code == 0
+
+
+@pytest.mark.parametrize("cause", ["no seal", "another identity"])
+def test_a_pdf_that_cannot_be_sealed_waits_for_its_seal(partners, app, worker, cause):
+    anna, _bram = partners
+    if cause == "no seal":
+        shutil.rmtree(folder(app))
+    else:
+        final_document(app, anna.email, seal_fingerprint=ANOTHER_SEAL, pdf=b"%PDF")
+    started = worker(app)
+    agreement_id = finalise_through_services(started, anna.email)
+
+    with started.app_context():
+        with pytest.raises(pdf.SealUnavailable):
+            signing.complete_document(agreement_id, library())
+        db.session.rollback()
+        document = db.session.get(FinalDocument, agreement_id)
+        assert document.pdf is None and document.seal_fingerprint is None
+    assert not (cause == "no seal" and folder(app).exists())
 
 
 def test_check_reads_the_seal_of_pdfs_stored_before_it_was_recorded(partners, app, tmp_path):
