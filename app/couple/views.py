@@ -1,9 +1,10 @@
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.forms import ButtonForm
 from app.couple import bp, services
+from app.couple.access import couple_or_404
 from app.couple.forms import JoinForm, LeaveForm
 from app.extensions import limiter
 from app.navigation import form_status, public_url
@@ -109,9 +110,7 @@ def accept(token: str):
 @password_checks
 @transaction
 def leave():
-    couple = services.couple_of(current_user)
-    if couple is None:
-        abort(404)
+    couple = couple_or_404(complete=False)
     form = LeaveForm()
     if form.validate_on_submit():
         try:

@@ -13,7 +13,7 @@ from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from app.accounts.models import Device, User
 from app.content.schema import ChoiceParam, Clause, IntParam, Library
@@ -96,12 +96,25 @@ def current_draft(couple: Couple) -> Agreement | None:
     return db.session.scalar(select(Agreement).where(Agreement.drafting_couple_id == couple.id))
 
 
-def clause_in(agreement: Agreement, clause_id: int) -> AgreementClause | None:
-    return db.session.scalar(
-        select(AgreementClause).where(
-            AgreementClause.id == clause_id, AgreementClause.agreement_id == agreement.id
-        )
+def clause_of(agreement: Agreement, clause_id: int) -> Select:
+    """The statement for a clause of this agreement (see app/couple/access.py)."""
+    return select(AgreementClause).where(
+        AgreementClause.id == clause_id, AgreementClause.agreement_id == agreement.id
     )
+
+
+def clause_in(agreement: Agreement, clause_id: int) -> AgreementClause | None:
+    return db.session.scalar(clause_of(agreement, clause_id))
+
+
+def was_finalised(couple: Couple, clause_id: int | None = None) -> bool:
+    """Whether the couple has a signed agreement (holding this clause, if one is named)."""
+    statement = select(Agreement.id).where(
+        Agreement.couple_id == couple.id, Agreement.drafting_couple_id.is_(None)
+    )
+    if clause_id is not None:
+        statement = statement.join(AgreementClause).where(AgreementClause.id == clause_id)
+    return db.session.scalar(statement.limit(1)) is not None
 
 
 def lock(agreement: Agreement) -> Agreement:

@@ -1,10 +1,20 @@
-from flask import abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from app.accounts.services import digest
 from app.content import library
 from app.couple import services as couples
+from app.couple.access import couple_or_404, current_couple, owned_or_404
 from app.drafting import bp, services
 from app.drafting.forms import CustomClauseForm, start_form
 from app.extensions import db, login
@@ -12,24 +22,26 @@ from app.reflection import services as reflections
 from app.transaction import transaction
 
 
-def _couple_or_none():
-    couple = couples.couple_of(current_user)
-    return couple if couple is not None and couples.is_complete(couple) else None
-
-
-def _draft_or_404():
-    couple = _couple_or_none()
-    draft = services.current_draft(couple) if couple else None
+def _draft_or_404(clause_id: int | None = None):
+    """The couple's draft. A change that arrives just after the partner's finalising
+    signature answers 409 and shows what was typed, so nothing is lost."""
+    couple = couple_or_404()
+    draft = services.current_draft(couple)
     if draft is None:
+        if request.method == "POST" and services.was_finalised(couple, clause_id):
+            typed = {
+                key: value
+                for key, value in request.form.items()
+                if key not in ("csrf_token", "version", "template", "direction") and value.strip()
+            }
+            abort(make_response(render_template("drafting/closed.html", typed=typed), 409))
         abort(404)
     return couple, draft
 
 
-def _clause_or_404(draft, clause_id: int):
-    clause = services.clause_in(draft, clause_id)
-    if clause is None:
-        abort(404)
-    return clause
+def _clause_or_404(clause_id: int):
+    couple, draft = _draft_or_404(clause_id)
+    return couple, draft, owned_or_404(services.clause_of(draft, clause_id))
 
 
 def _version() -> int | None:
@@ -92,7 +104,7 @@ def _start_page(form):
 @bp.get("/agreement")
 @login_required
 def agreement():
-    couple = _couple_or_none()
+    couple = current_couple()
     if couple is None:
         return render_template("drafting/waiting.html")
     draft = services.current_draft(couple)
@@ -107,9 +119,7 @@ def agreement():
 @login_required
 @transaction
 def start():
-    couple = _couple_or_none()
-    if couple is None:
-        abort(404)
+    couple = couple_or_404()
     form = start_form(library(), str(get_locale()))
     if form.validate():
         try:
@@ -198,8 +208,7 @@ def add_custom():
 
 def _change(clause_id: int, change, kind: str):
     """Run one change to a clause; a stale version answers 409 with the typed text shown."""
-    couple, draft = _draft_or_404()
-    clause = _clause_or_404(draft, clause_id)
+    couple, draft, clause = _clause_or_404(clause_id)
     submitted = {key: value for key, value in request.form.items() if key != "csrf_token"}
     if _version() is None:
         editing = {clause.id: {"kind": kind, "typed": submitted, "errors": {}, "missing": True}}
@@ -289,8 +298,7 @@ def remove(clause_id: int):
 @login_required
 @transaction
 def restore(clause_id: int):
-    couple, draft = _draft_or_404()
-    clause = _clause_or_404(draft, clause_id)
+    couple, draft, clause = _clause_or_404(clause_id)
     services.restore(draft, clause, current_user, library())
     return _back_to(clause)
 
@@ -299,8 +307,7 @@ def restore(clause_id: int):
 @login_required
 @transaction
 def move(clause_id: int):
-    couple, draft = _draft_or_404()
-    clause = _clause_or_404(draft, clause_id)
+    couple, draft, clause = _clause_or_404(clause_id)
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if step is None:
         abort(400)

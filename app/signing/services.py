@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from app.accounts.models import User
 from app.accounts.services import exporting, password_matches
@@ -431,13 +431,13 @@ def final_versions(couple: Couple) -> list[tuple[Agreement, FinalDocument]]:
     return [(agreement, document) for agreement, document in rows]
 
 
-def final_document(couple: Couple, agreement_id: int) -> tuple[Agreement, FinalDocument] | None:
-    row = db.session.execute(
+def final_version_of(couple: Couple, agreement_id: int) -> Select:
+    """The statement for one final version of this couple, with its document."""
+    return (
         select(Agreement, FinalDocument)
         .join(FinalDocument, FinalDocument.agreement_id == Agreement.id)
         .where(Agreement.couple_id == couple.id, Agreement.id == agreement_id)
-    ).first()
-    return (row[0], row[1]) if row else None
+    )
 
 
 def revise(couple: Couple, agreement: Agreement, user: User, library: Library) -> Agreement:

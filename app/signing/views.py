@@ -1,5 +1,5 @@
 import click
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from icalendar import Calendar
@@ -7,6 +7,7 @@ from icalendar import Event as CalendarEvent
 
 from app.content import library
 from app.couple import services as couples
+from app.couple.access import couple_or_404, owned_or_404
 from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db, limiter
@@ -15,13 +16,6 @@ from app.rate_limits import password_checks
 from app.signing import bp, pdf, services
 from app.signing.forms import SignForm, VerifyForm
 from app.transaction import transaction
-
-
-def _couple_or_404():
-    couple = couples.couple_of(current_user)
-    if couple is None or not couples.is_complete(couple):
-        abort(404)
-    return couple
 
 
 def _sign_page(couple, draft, form, status=200, agreement_error=None):
@@ -54,7 +48,7 @@ def _sign_page(couple, draft, form, status=200, agreement_error=None):
 @password_checks
 @transaction
 def sign():
-    couple = _couple_or_404()
+    couple = couple_or_404()
     draft = drafting.current_draft(couple)
     if draft is None and request.method == "POST":
         return _versions_page(couple, 409, _("This agreement is already signed by both of you."))
@@ -112,14 +106,11 @@ def _versions_page(couple, status=200, refused=None):
 @bp.get("/agreements")
 @login_required
 def versions():
-    return _versions_page(_couple_or_404())
+    return _versions_page(couple_or_404())
 
 
 def _final_or_404(agreement_id: int):
-    found = services.final_document(_couple_or_404(), agreement_id)
-    if found is None:
-        abort(404)
-    return found
+    return owned_or_404(services.final_version_of(couple_or_404(), agreement_id))
 
 
 @bp.get("/agreements/<int:agreement_id>/pdf")
@@ -161,7 +152,7 @@ def review_calendar(agreement_id: int):
 def revise(agreement_id: int):
     agreement, _document = _final_or_404(agreement_id)
     try:
-        services.revise(_couple_or_404(), agreement, current_user, library())
+        services.revise(couple_or_404(), agreement, current_user, library())
     except services.SigningError as error:
         flash(next(iter(error.errors.values())))
         return redirect(url_for("drafting.agreement"))

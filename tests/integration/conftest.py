@@ -19,3 +19,16 @@ def draft_for_concurrency(partners, app):
             clause.template_id: clause.id for clause in db.session.scalars(select(AgreementClause))
         }
     return app, cookies, clauses
+
+
+@pytest.fixture
+def agreed(partners):
+    """Every clause of the basic starter approved by both: ready to sign."""
+    from tests.integration.test_signing import versions
+
+    anna, bram = partners
+    anna.post("/agreement/start", data={"language": "en", "starter": "basic"})
+    for person in partners:
+        for clause, version in versions(person).items():
+            person.post(f"/agreement/clauses/{clause}/approve", data={"version": version})
+    return anna, bram

@@ -201,9 +201,9 @@ def test_a_final_agreement_refuses_every_change(agreed, app):
                 change()
             db.session.rollback()
         before = db.session.get(FinalDocument, agreement_id).pdf
-    # Over HTTP the final agreement is simply not a draft any more.
+    # Over HTTP a change to the final agreement is refused as too late, not as unknown.
     assert (
-        anna.post(f"/agreement/clauses/{clause_id}/remove", data={"version": 1}).status_code == 404
+        anna.post(f"/agreement/clauses/{clause_id}/remove", data={"version": 1}).status_code == 409
     )
     assert anna.get(f"/agreements/{agreement_id}/pdf").data == before
 

@@ -17,7 +17,7 @@ from app.signing import pdf
 from app.signing.models import FinalDocument
 from app.transaction import NoWriteHere, transaction, unit_of_work, unlocked
 from tests.conftest import PASSWORD
-from tests.integration.test_signing import sign_data, versions
+from tests.integration.test_signing import sign_data
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pyhanko.*")
 
@@ -189,17 +189,6 @@ def test_login_leaves_the_sqlite_write_lock_free_while_hashing(person, monkeypat
     monkeypatch.setattr(PasswordHasher, "verify", verify)
     assert anna.login().status_code == 302
     assert taken == [True]
-
-
-@pytest.fixture
-def agreed(partners):
-    """Every clause of the basic starter approved by both: ready to sign."""
-    anna, bram = partners
-    anna.post("/agreement/start", data={"language": "en", "starter": "basic"})
-    for person in partners:
-        for clause, version in versions(person).items():
-            person.post(f"/agreement/clauses/{clause}/approve", data={"version": version})
-    return anna, bram
 
 
 def test_the_final_state_is_committed_before_the_pdf_is_rendered(agreed, app, monkeypatch):
