@@ -116,9 +116,12 @@ def transaction(view):
                     "A simultaneous request won a unique constraint; running %s again.",
                     view.__name__,
                 )
+                # As if the first run had not happened: its session changes, its messages,
+                # and a login it made (Flask-Login loads the user again from the session).
                 session.clear()
                 session.update(saved_session)
                 g.pop("_flashes", None)
+                g.pop("_login_user", None)
                 continue
             except BaseException:
                 db.session.rollback()
