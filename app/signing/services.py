@@ -418,7 +418,7 @@ def render_again(agreement_id: int, library: Library) -> bytes:
         raise LookupError(f"There is no final agreement with id {agreement_id}.")
     partners = db.session.get(Couple, agreement.couple_id).partners
     content = document_for(agreement, document, partners, active_signatures(agreement), library)
-    return pdf.seal_pdf(pdf.render_pdf(content), sealer())
+    return pdf.seal_pdf(pdf.render_pdf(content), checked_sealer())
 
 
 def final_versions(couple: Couple) -> list[tuple[Agreement, FinalDocument]]:
