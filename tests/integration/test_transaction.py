@@ -289,3 +289,23 @@ def test_two_completions_at_once_store_one_pdf(agreed, app, monkeypatch):
     with app.app_context():
         assert db.session.scalar(select(FinalDocument)).pdf == outer
         assert db.session.scalar(select(func.count(Couple.id))) == 1
+
+
+def test_a_failed_transaction_still_gets_our_error_page(app):
+    """The 500 page rolls back first: rendering it (which loads the person) never meets
+    a session left failed by the error, so our page, headers and language go out."""
+    with app.app_context(), unit_of_work():
+        db.session.add(_user("taken@example.com"))
+
+    @transaction
+    def always_conflicting():
+        db.session.add(_user("taken@example.com"))
+        db.session.flush()
+        return redirect("/")
+
+    app.add_url_rule("/test/conflict", view_func=always_conflicting, methods=["POST"])
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as in production, not re-raise
+    response = app.test_client().post("/test/conflict", headers={"Accept-Language": "nl"})
+    assert response.status_code == 500
+    assert "Er ging bij ons iets mis" in response.text
+    assert "Content-Security-Policy" in response.headers
