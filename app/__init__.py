@@ -70,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(settings.from_environment(instance_path))
     if test_config:
         app.config.update(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.engine_options(app.config)
 
     if hops := int(app.config["TRUST_PROXY"]):
         # Only the addresses our own proxies appended. The proxy nearest to us sets the

@@ -5,6 +5,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 
 def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL")
@@ -26,6 +28,31 @@ def _secret_key(instance_path: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def engine_options(config) -> dict:
+    """Engine options for the configured database, with its timeouts.
+
+    A PostgreSQL server that accepts connections and never answers would otherwise hold each
+    request until gunicorn kills the worker. SQLite waits for a lock with its busy timeout
+    (app/db.py).
+    """
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql":
+        connect = config["DATABASE_CONNECT_TIMEOUT"]
+        statement = round(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+        lock = round(config["DATABASE_LOCK_TIMEOUT"] * 1000)
+        settings = f"-c statement_timeout={statement} -c lock_timeout={lock}"
+        if given := url.query.get("options"):  # settings in the URL come first
+            settings = f"{given} {settings}"
+        options["pool_timeout"] = connect
+        options["connect_args"] = {"connect_timeout": connect, "options": settings}
+    return options
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -50,6 +77,11 @@ def from_environment(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        # PostgreSQL, in seconds: to connect (libpq's least is 2), for one statement, and to
+        # wait for a row lock. A migration on a large table may need a longer statement time.
+        "DATABASE_CONNECT_TIMEOUT": round(_seconds("DATABASE_CONNECT_TIMEOUT", 5)),
+        "DATABASE_STATEMENT_TIMEOUT": _seconds("DATABASE_STATEMENT_TIMEOUT", 10),
+        "DATABASE_LOCK_TIMEOUT": _seconds("DATABASE_LOCK_TIMEOUT", 5),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "TRUST_PROXY": _proxy_hops("TRUST_PROXY"),
