@@ -57,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance_path = Path(os.environ.get("DUET_INSTANCE_PATH", ROOT / "instance"))
     if test_config and "INSTANCE_PATH" in test_config:
         instance_path = Path(test_config["INSTANCE_PATH"])
-    instance_path.mkdir(parents=True, exist_ok=True)
+    settings.make_instance_folder(instance_path)
 
     app = Flask(
         __name__,
@@ -71,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.engine_options(app.config)
+    settings.check_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
 
     if hops := int(app.config["TRUST_PROXY"]):
         # Only the addresses our own proxies appended. The proxy nearest to us sets the

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,15 +20,49 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def cannot_write(folder: Path, error: OSError, setting: str) -> SystemExit:
+    """One line for the operator instead of a traceback: which folder, why, what to change."""
+    return SystemExit(
+        f"Duet cannot start: cannot write to {folder} ({error.strerror or error}). "
+        f"Make it writable for the user that runs Duet, or set {setting}."
+    )
+
+
+def make_instance_folder(instance_path: Path) -> None:
+    try:
+        instance_path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise cannot_write(instance_path, error, "DUET_INSTANCE_PATH") from None
+
+
+def check_sqlite_folder(database_uri: str) -> None:
+    """SQLite writes its journal beside the database, so a folder it cannot write would fail
+    every request: Duet does not start instead."""
+    url = make_url(database_uri)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if url.query.get("uri"):
+        return  # a file: URI, opened as SQLite reads it
+    folder = Path(url.database).parent
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise cannot_write(folder, error, "DATABASE_URL") from None
+
+
 def _secret_key(instance_path: Path) -> str:
     """The key from the environment, else one made on first run and kept in the instance folder."""
     if key := os.environ.get("SECRET_KEY"):
         return key
     path = instance_path / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError as error:
+        raise cannot_write(instance_path, error, "SECRET_KEY or DUET_INSTANCE_PATH") from None
 
 
 def _seconds(name: str, default: float) -> float:
