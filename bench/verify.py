@@ -17,6 +17,7 @@ Never run by pytest: it lives outside tests/. See docs/performance.md for the fi
 """
 
 import argparse
+import http.client
 import logging
 import os
 import platform
@@ -24,6 +25,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,19 +41,24 @@ from tests.unit.test_pdf import make_agreement  # noqa: E402
 GENUINE = "genuine Duet PDF"
 
 # Runs the old verify_pdf on one file: argv = folder with old_pdf.py, instance, file.
+# Peak memory is Linux's VmHWM: ru_maxrss would carry over this bench's own peak across exec.
 OLD_RUNNER = """
-import logging, resource, sys, time
+import logging, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import old_pdf
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
 sealer = old_pdf.Sealer.load_or_create(Path(sys.argv[2]))
 data = Path(sys.argv[3]).read_bytes()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak()
 start = time.perf_counter()
 status = old_pdf.verify_pdf(data, sealer).status
 seconds = time.perf_counter() - start
-print(status, seconds, before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+print(status, seconds, before, peak(), flush=True)
 """
 
 
@@ -71,21 +78,50 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(data: bytes, sealer, budget, repeat: int, log: Counting) -> dict:
-    """The median of `repeat` checks: verdict, wall and CPU seconds, peak KiB, logged chars."""
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine_cpu() -> float:
+    """CPU seconds every process on the machine has used since boot (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(seconds: float) -> None:
+    """Wait (at most `seconds`) until other processes use less than a quarter of a core."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        before = machine_cpu()
+        time.sleep(1)
+        if machine_cpu() - before < 0.25:
+            return
+
+
+def measure(data: bytes, sealer, budget, repeat: int, log: Counting, quiet: float) -> dict:
+    """The median of `repeat` checks: verdict, wall and CPU seconds, peak KiB, logged chars,
+    and the cores other processes kept busy meanwhile."""
     runs = []
     for _ in range(repeat):
+        wait_quiet(quiet)
         log.characters = 0
-        cpu, start = children_cpu(), time.perf_counter()
+        cpu, mine, machine = children_cpu(), own_cpu(), machine_cpu()
+        start = time.perf_counter()
         verdict = pdf.check_in_worker(data, sealer.certificate, budget)
+        seconds = time.perf_counter() - start
+        worker = children_cpu() - cpu
+        others = machine_cpu() - machine - worker - (own_cpu() - mine)
         runs.append(
             {
                 "status": verdict["status"],
                 "over": verdict.get("over"),
-                "seconds": time.perf_counter() - start,
-                "cpu": children_cpu() - cpu,
+                "seconds": seconds,
+                "cpu": worker,
                 "peak_kb": verdict.get("peak_kb"),
                 "logged": log.characters,
+                "others": max(0.0, others / seconds),
             }
         )
     median = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
@@ -141,6 +177,94 @@ def header(*titles) -> None:
     row(*["---"] * len(titles))
 
 
+def home_page_while_checking(instance: Path, upload: bytes, rounds: int) -> list[dict]:
+    """The app on a threaded server; GET / while two uploads of `upload` are being checked."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "duet-bench-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.sqlite3'}",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_port
+    boundary = "duet-bench-upload"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="document"; '
+            'filename="upload.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode()
+        + upload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    def timed(method: str, path: str, **options) -> tuple[int, float, float]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        start = time.perf_counter()
+        connection.request(method, path, **options)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.status, time.perf_counter() - start, time.perf_counter()
+
+    idle = sorted(timed("GET", "/")[1] for _ in range(10))[5]
+    results = []
+    for _ in range(rounds):
+        answers = []
+
+        def upload_once(answers=answers):
+            answers.append(timed("POST", "/verify", body=body, headers=headers))
+
+        uploads = [threading.Thread(target=upload_once) for _ in range(2)]
+        for thread in uploads:
+            thread.start()
+        while checking_now() < 2 and any(thread.is_alive() for thread in uploads):
+            time.sleep(0.002)
+        status, seconds, home_done = timed("GET", "/")
+        for thread in uploads:
+            thread.join()
+        results.append(
+            {
+                "idle": idle,
+                "home": seconds,
+                "status": status,
+                "uploads": [answer[0] for answer in answers],
+                "upload_seconds": max(answer[1] for answer in answers),
+                "first": home_done < min(answer[2] for answer in answers),
+            }
+        )
+    server.shutdown()
+    server.server_close()
+    return results
+
+
+def checking_now() -> int:
+    """How many verify workers this process has running."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, NotADirectoryError):
+            continue
+        parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
+        if int(parent.split()[1]) == os.getpid() and pdf.VERIFY_WORKER.name.encode() in command:
+            count += 1
+    return count
+
+
 def megabytes(kilobytes) -> str:
     return "-" if kilobytes is None else f"{kilobytes / 1024:.0f} MB"
 
@@ -156,6 +280,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="checks per file; the median counts")
     parser.add_argument("--before", action="store_true", help=f"also run the check of {OLD_COMMIT}")
     parser.add_argument("--before-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        help="before each check, wait up to this many seconds for the machine to go idle",
+    )
     arguments = parser.parse_args()
 
     instance = Path(tempfile.mkdtemp(prefix="duet-bench-instance-"))
@@ -179,7 +309,8 @@ def main() -> None:
         f"upload limit {limit // 1024} KB"
     )
     after = {
-        name: measure(data, sealer, budget, arguments.repeat, log) for name, data in files.items()
+        name: measure(data, sealer, budget, arguments.repeat, log, arguments.wait_quiet)
+        for name, data in files.items()
     }
     base = after[GENUINE]
     print()
@@ -193,6 +324,7 @@ def main() -> None:
         "x genuine (time)",
         "x genuine (memory)",
         "Logged",
+        "Others' load",
     )
     for name, data in files.items():
         run = after[name]
@@ -209,11 +341,27 @@ def main() -> None:
             f"{run['seconds'] / base['seconds']:.1f}",
             memory_ratio,
             f"{run['logged']} chars",
+            f"{run['others']:.1f} cores",
         )
     worst = max(after.values(), key=lambda run: run["seconds"])
     heaviest = max(run["peak_kb"] or 0 for run in after.values())
     print()
     print(f"# worst answer {worst['seconds']:.2f} s; most memory {megabytes(heaviest)}")
+
+    print()
+    print("# the home page on a threaded server while two 'integers, at the limit' are checked")
+    print()
+    header("GET / idle", "GET / meanwhile", "Status", "Uploads", "Uploads answered in", "/ first")
+    rounds = home_page_while_checking(instance, files["integers, at the limit"], arguments.repeat)
+    for run in rounds:
+        row(
+            f"{run['idle'] * 1000:.0f} ms",
+            f"{run['home'] * 1000:.0f} ms",
+            run["status"],
+            " ".join(str(status) for status in run["uploads"]),
+            f"{run['upload_seconds']:.2f} s",
+            "yes" if run["first"] else "no",
+        )
 
     if arguments.before:
         print()
