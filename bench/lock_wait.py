@@ -331,12 +331,10 @@ class Autosaves(threading.Thread):
 
     def __init__(self, writer: Visitor, prompt: str, interval: float, tag: str):
         super().__init__(daemon=True)
-        self.writer, self.path, self.interval, self.tag = (
-            writer,
-            f"/reflection/prompts/{prompt}/autosave",
-            interval,
-            tag,
-        )
+        self.writer = writer
+        self.path = f"/reflection/prompts/{prompt}/autosave"
+        self.interval = interval
+        self.tag = tag
         self.samples = []  # (sent, answered), time.perf_counter()
         self.failures = []
         self.stopping = threading.Event()
