@@ -1,5 +1,6 @@
 """Duet: the application factory."""
 
+import gc
 import os
 from pathlib import Path
 
@@ -99,6 +100,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_cli(app)
     with app.app_context():
         report_seal()
+    if not app.testing:
+        # What the app loaded lives as long as the process: keep it out of the garbage
+        # collector, whose full passes over it (100-150 ms) otherwise land inside other
+        # requests' transactions (docs/performance.md, "Write lock").
+        gc.freeze()
     return app
 
 
