@@ -159,6 +159,8 @@ def _guard_request_write() -> None:
 
 @event.listens_for(Session, "after_commit")
 def _committed(session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the transaction goes on
     session.info.pop(WROTE, None)
     pending = session.info.pop(PENDING, [])
     session.info.setdefault(PENDING + ".ready", []).extend(pending)
@@ -166,5 +168,7 @@ def _committed(session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: what was written before it stands
     session.info.pop(WROTE, None)
     session.info.pop(PENDING, None)

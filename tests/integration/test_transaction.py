@@ -72,6 +72,20 @@ def test_slow_work_after_a_write_is_refused(app):
         assert db.session.scalar(select(func.count(User.id))) == 0
 
 
+def test_a_savepoint_does_not_hide_what_was_written_before_it(app):
+    with (
+        app.test_request_context(),
+        pytest.raises(RuntimeError, match="Slow work"),
+        unit_of_work(),
+    ):
+        db.session.add(_user())
+        db.session.flush()
+        with db.session.begin_nested():
+            db.session.add(_user("second@example.com"))
+        with unlocked():
+            pass
+
+
 @pytest.fixture
 def boundary_app(app):
     """Three views behind the boundary: one succeeds, one answers 400, one raises."""
