@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, limiter
 from app.signing.pdf import Sealer, seal_folder
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
@@ -91,6 +91,9 @@ def make_app(tmp_path, database_url_factory):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+    # Flask-Limiter keeps the first app's default limits for the whole process: a test that
+    # sets RATELIMIT_DEFAULT must not limit every app made after it.
+    limiter.limit_manager.set_default_limits([])
 
 
 @pytest.fixture
