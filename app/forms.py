@@ -10,11 +10,15 @@ LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("nl", "Nederland
 
 # Tab, newline and carriage return are the only control characters a person types.
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+# Bidi embeddings, overrides and isolates turn the rest of a line around ("Anna" shown for
+# "annA"): refused, while the plain left-to-right and right-to-left marks stay allowed.
+_BIDI_CONTROLS = {*map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
 
 
 def has_control_characters(text: str) -> bool:
     return any(
-        unicodedata.category(char) in {"Cc", "Cs"} and char not in _ALLOWED_CONTROLS
+        (unicodedata.category(char) in {"Cc", "Cs"} and char not in _ALLOWED_CONTROLS)
+        or char in _BIDI_CONTROLS
         for char in text
     )
 

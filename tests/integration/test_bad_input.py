@@ -178,3 +178,13 @@ def test_a_name_of_invisible_characters_is_empty(person, client, name):
     )
     assert register.status_code == 400
     assert 'id="display_name-error"' in register.text
+
+
+def test_a_name_that_turns_itself_around_is_refused(person):
+    anna = person("Anna")
+    profile = anna.post(
+        "/settings/profile", data={"display_name": "Anna\u202eknarF", "locale": "en"}
+    )
+    assert profile.status_code == 400
+    assert 'id="display_name-error"' in profile.text
+    assert "Please remove the invisible control characters." in profile.text

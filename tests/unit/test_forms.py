@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.forms import shows_nothing, strip
+from app.forms import has_control_characters, shows_nothing, strip
 
 INVISIBLE = {
     "zero-width space": "\u200b",
@@ -33,3 +33,13 @@ def test_text_of_invisible_characters_is_empty(text):
 def test_text_with_something_to_see_is_kept(text):
     assert not shows_nothing(text)
     assert strip(f"  {text} ") == text
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202a", "\u202d", "\u2066", "\u2067", "\u2069"])
+def test_a_bidi_override_inside_a_visible_name_is_refused(control):
+    assert has_control_characters(f"Anna{control}lraK")
+
+
+@pytest.mark.parametrize("name", ["Anna", "Zoë Ægir", "\u200fנועה\u200f", "سارة", "Ann\tA"])
+def test_names_people_write_are_not_refused(name):
+    assert not has_control_characters(name)
