@@ -15,12 +15,15 @@ _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 _BIDI_CONTROLS = {*map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
 
 
-def has_control_characters(text: str) -> bool:
+def _raw_controls(text: str) -> bool:
     return any(
-        (unicodedata.category(char) in {"Cc", "Cs"} and char not in _ALLOWED_CONTROLS)
-        or char in _BIDI_CONTROLS
+        unicodedata.category(char) in {"Cc", "Cs"} and char not in _ALLOWED_CONTROLS
         for char in text
     )
+
+
+def has_control_characters(text: str) -> bool:
+    return _raw_controls(text) or any(char in _BIDI_CONTROLS for char in text)
 
 
 # What shows nothing on screen: format characters (zero-width, bidi controls, soft hyphen,
@@ -58,7 +61,10 @@ class BaseForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
-            if isinstance(field, StringField) and field.data and has_control_characters(field.data):
+            text = field.data if isinstance(field, StringField) else None
+            # Bidi controls in text that shows nothing get the field's own "please type".
+            quiet = text and shows_nothing(text) and not _raw_controls(text)
+            if text and not quiet and has_control_characters(text):
                 message = _l("Please remove the invisible control characters.")
                 field.errors = [*field.errors, message]
                 valid = False
