@@ -23,6 +23,7 @@ from app.extensions import db
 log = logging.getLogger("duet.transaction")
 
 PENDING = "duet.after_commit"
+READY = "duet.after_commit.ready"
 WROTE = "duet.wrote"
 
 
@@ -37,7 +38,7 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 def run_after_commit() -> None:
     """Run the work queued by committed transactions, each in its own unit of work."""
-    ready = db.session.info.pop(PENDING + ".ready", [])
+    ready = db.session.info.pop(READY, [])
     for callback in ready:
         try:
             callback()
@@ -72,20 +73,37 @@ def unlocked():
     Nothing may have been written yet: the transaction is rolled back, so whatever lock it
     holds is released. Objects read before are read again when next used.
     """
-    current = db.session
-    if current.new or current.dirty or current.deleted or current.info.get(WROTE):
-        if will_write():
-            raise RuntimeError("Slow work must come before the first write of a transaction.")
-    else:
-        current.rollback()
+    if _has_written() and will_write():
+        raise RuntimeError("Slow work must come before the first write of a transaction.")
+    _begin_afresh()
     yield
+
+
+def _has_written() -> bool:
+    current = db.session
+    return bool(current.new or current.dirty or current.deleted or current.info.get(WROTE))
 
 
 def _begin_afresh() -> None:
     """End a read in progress (loading the user begins one), so the write begins as one."""
-    current = db.session
-    if not (current.new or current.dirty or current.deleted or current.info.get(WROTE)):
-        current.rollback()
+    if not _has_written():
+        db.session.rollback()
+
+
+def _once(view, args, kwargs):
+    """Run the view in a transaction of its own: commit below 400, else roll back."""
+    _begin_afresh()
+    try:
+        with writing():
+            response = current_app.make_response(view(*args, **kwargs))
+            if response.status_code < 400:
+                db.session.commit()
+            else:
+                db.session.rollback()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return response
 
 
 def transaction(view):
@@ -99,36 +117,21 @@ def transaction(view):
     @wraps(view)
     def run(*args, **kwargs):
         saved_session = dict(session)
-        for attempt in (1, 2):
-            _begin_afresh()
-            try:
-                with writing():
-                    response = current_app.make_response(view(*args, **kwargs))
-                    if response.status_code < 400:
-                        db.session.commit()
-                    else:
-                        db.session.rollback()
-            except IntegrityError:
-                db.session.rollback()
-                if attempt == 2:
-                    raise
-                log.info(
-                    "A simultaneous request won a unique constraint; running %s again.",
-                    view.__name__,
-                )
-                # As if the first run had not happened: its session changes, its messages,
-                # and a login it made (Flask-Login loads the user again from the session).
-                session.clear()
-                session.update(saved_session)
-                g.pop("_flashes", None)
-                g.pop("_login_user", None)
-                continue
-            except BaseException:
-                db.session.rollback()
-                raise
-            run_after_commit()
-            return response
-        raise AssertionError("unreachable")
+        try:
+            response = _once(view, args, kwargs)
+        except IntegrityError:
+            log.info(
+                "A simultaneous request won a unique constraint; running %s again.", view.__name__
+            )
+            # As if the first run had not happened: its session changes, its messages,
+            # and a login it made (Flask-Login loads the user again from the session).
+            session.clear()
+            session.update(saved_session)
+            g.pop("_flashes", None)
+            g.pop("_login_user", None)
+            response = _once(view, args, kwargs)
+        run_after_commit()
+        return response
 
     run.writes = True
     return run
@@ -163,7 +166,7 @@ def _committed(session) -> None:
         return  # a savepoint: the transaction goes on
     session.info.pop(WROTE, None)
     pending = session.info.pop(PENDING, [])
-    session.info.setdefault(PENDING + ".ready", []).extend(pending)
+    session.info.setdefault(READY, []).extend(pending)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -30,7 +30,7 @@ from tests.browser.conftest import (
     serving,
 )
 from tests.browser.pages import PASSWORD, SUBMIT, expect, fill_registration, follow, open_page
-from tests.browser.test_signing import agree_to_everything, draw_with_mouse
+from tests.browser.test_signing import draw_with_mouse, start_and_agree
 
 pytestmark = pytest.mark.browser
 
@@ -218,13 +218,7 @@ def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):
         anna.locator(".quick-exit").click()
     assert referers == [None], referers
 
-    open_page(anna, "/agreement")
-    anna.locator('input[name="language"][value="en"]').check()
-    anna.locator('input[name="starter"][value="basic"]').check()
-    follow(anna, SUBMIT)
-    agree_to_everything(anna)
-    open_page(bram, "/agreement")
-    agree_to_everything(bram)
+    start_and_agree(anna, bram)
 
     sign(anna, "Anna de Vries")
     expect(anna.locator("main")).to_contain_text("You have signed.")

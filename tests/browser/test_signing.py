@@ -58,6 +58,17 @@ def agree_to_everything(page):
     raise AssertionError("still clauses to agree to after 20 presses")
 
 
+def start_and_agree(anna, bram):
+    """Anna starts the basic starter in English; both agree to every clause."""
+    open_page(anna, "/agreement")
+    anna.locator('input[name="language"][value="en"]').check()
+    anna.locator('input[name="starter"][value="basic"]').check()
+    follow(anna, SUBMIT)
+    agree_to_everything(anna)
+    open_page(bram, "/agreement")
+    agree_to_everything(bram)
+
+
 def couple_agreeing(new_context, check):
     """Anna (English) and Bram (Dutch), joined, agreeing to every clause of the basic starter."""
     anna = new_context("en-GB").new_page()
@@ -73,13 +84,7 @@ def couple_agreeing(new_context, check):
     bram.locator("#code").fill(code)
     follow(bram, SUBMIT)
 
-    open_page(anna, "/agreement")
-    anna.locator('input[name="language"][value="en"]').check()
-    anna.locator('input[name="starter"][value="basic"]').check()
-    follow(anna, SUBMIT)
-    agree_to_everything(anna)
-    open_page(bram, "/agreement")
-    agree_to_everything(bram)
+    start_and_agree(anna, bram)
     expect(bram.locator("#summary")).to_contain_text(
         "Jullie gaan allebei akkoord met elke afspraak."
     )
