@@ -199,8 +199,9 @@ def _register_security_headers(app: Flask) -> None:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         # Only if this request loaded the person already: the poll must not load them.
         user = g.get("_login_user")
-        if user is not None and user.is_authenticated:
-            # Pages behind login hold private words; no shared cache or back-button copy.
+        if (user is not None and user.is_authenticated) or response.mimetype == "text/html":
+            # Pages behind login hold private words, and a visit to any page (help, say) is
+            # private too: no shared cache, disk copy or back-button copy (docs/safety.md).
             response.headers["Cache-Control"] = "no-store"
         return response
 

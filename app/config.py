@@ -122,10 +122,10 @@ def from_environment(instance_path: Path) -> dict:
         "TRUST_PROXY": _proxy_hops("TRUST_PROXY"),
         # The largest file the verify page reads; Duet's own PDFs are 30-100 KB.
         "VERIFY_MAX_BYTES": int(os.environ.get("VERIFY_MAX_BYTES", 2 * 1024 * 1024)),
-        # Where "Quick exit" leads: a neutral page, opened in place of the current one.
         # A PKCS#12 file to seal PDFs with; without it a key is made in the instance folder.
         "SEAL_PKCS12_PATH": os.environ.get("SEAL_PKCS12_PATH"),
         "SEAL_PKCS12_PASSPHRASE": os.environ.get("SEAL_PKCS12_PASSPHRASE"),
+        # Where "Quick exit" leads: a neutral page, opened in place of the current one.
         "QUICK_EXIT_URL": os.environ.get("QUICK_EXIT_URL", "https://www.wikipedia.org/"),
         # Without a mail server, messages go to the log so development needs no SMTP.
         "MAIL_BACKEND": "smtp" if mail_server else "app.mailing",
@@ -147,6 +147,8 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+    # The page that asked for a login waits in the session, not in the login page's address.
+    "USE_SESSION_FOR_NEXT": True,
     "WTF_CSRF_TIME_LIMIT": None,
     # Forms stay small; only the verify page takes a file, up to VERIFY_MAX_BYTES.
     "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import current_app, request, session, url_for
 from werkzeug.routing import IntegerConverter
 
 # The largest id any of our databases holds in an integer column (PostgreSQL's is 32 bits).
@@ -20,7 +20,17 @@ class IdConverter(IntegerConverter):
 
 def safe_next(default: str) -> str:
     """The `next` target if it stays on this site, else the default."""
-    target = request.values.get("next", "")
+    return _on_this_site(request.values.get("next", ""), default)
+
+
+def next_after_login(default: str) -> str:
+    """The page that asked for a login. Flask-Login keeps it in the session
+    (USE_SESSION_FOR_NEXT), not in the login page's address, so that Back after a quick
+    exit never shows an address naming a private page (docs/safety.md)."""
+    return _on_this_site(request.values.get("next") or session.get("next", ""), default)
+
+
+def _on_this_site(target: str, default: str) -> str:
     parts = urlsplit(target)
     if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
         return default

@@ -16,7 +16,7 @@ from app.accounts.forms import (
 )
 from app.extensions import limiter
 from app.mailing import after_response, send_mail
-from app.navigation import attachment, form_status, public_url, safe_next
+from app.navigation import attachment, form_status, next_after_login, public_url
 from app.rate_limits import password_checks, per_email
 from app.transaction import transaction, unit_of_work
 
@@ -51,8 +51,9 @@ def register():
         except services.AccountError as error:
             form[error.field].errors.append(error.message)
         else:
+            target = next_after_login(url_for("main.index"))
             _sign_in(user)
-            return redirect(safe_next(url_for("main.index")))
+            return redirect(target)
     return render_template("accounts/register.html", form=form), form_status(form)
 
 
@@ -67,8 +68,9 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
+            target = next_after_login(url_for("main.index"))
             _sign_in(user)
-            return redirect(safe_next(url_for("main.index")))
+            return redirect(target)
         form.password.errors.append(
             _("That email and password do not match an account. Please try again.")
         )

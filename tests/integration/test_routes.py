@@ -19,6 +19,7 @@ PUBLIC_ENDPOINTS = {
     "main.index",
     "main.language",
     "main.healthz",
+    "main.quick_exit",  # works signed in or not: it ends a session if there is one
     "accounts.register",
     "accounts.login",
     "accounts.forgot_password",
