@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.accounts.models import User
+from app.accounts.models import DISPLAY_NAME_MAX_LENGTH, User
 from app.db import utcnow
 from app.extensions import db
 
@@ -47,3 +47,15 @@ class Membership(db.Model):
 
     couple: Mapped[Couple] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
+
+
+class LinkEndedNotice(db.Model):
+    """Tells the partner who stays that their couple ended: only that, never why."""
+
+    __tablename__ = "link_ended_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The name as it was when the link ended: the other account may be gone by now.
+    partner_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX_LENGTH))
+    ended_at: Mapped[datetime] = mapped_column(default=utcnow)

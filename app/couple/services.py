@@ -6,12 +6,12 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.accounts.services import account_deleting, exporting, password_matches
-from app.couple.models import Couple, Membership
+from app.couple.models import Couple, LinkEndedNotice, Membership
 from app.db import as_utc, utcnow
 from app.extensions import db
 
@@ -131,8 +131,15 @@ def join_couple(user: User, couple: Couple) -> None:
         raise CoupleError("code", _("This couple already has two partners.")) from None
 
 
-def dissolve_couple(couple: Couple) -> None:
-    """Ends the couple for both partners; what belongs to the couple goes with it."""
+def dissolve_couple(couple: Couple, leaving: User) -> None:
+    """Ends the couple for both partners; what belongs to the couple goes with it.
+
+    The partner who stays is told only that the link ended, never why: leaving, deleting an
+    account and anything else look the same to them (docs/safety.md). No mail is sent.
+    """
+    for partner in couple.partners:
+        if partner.id != leaving.id:
+            db.session.add(LinkEndedNotice(user_id=partner.id, partner_name=leaving.display_name))
     db.session.delete(couple)
     db.session.flush()
 
@@ -142,14 +149,37 @@ def leave_couple(user: User, password: str) -> None:
         raise CoupleError("password", _("That is not your password."))
     couple = couple_of(user)
     if couple is not None:
-        dissolve_couple(couple)
+        dissolve_couple(couple, user)
 
 
 @account_deleting.connect
 def _dissolve_on_account_deletion(user: User, **_extra) -> None:
     couple = couple_of(user)
     if couple is not None:
-        dissolve_couple(couple)
+        dissolve_couple(couple, user)
+
+
+def link_ended_notices(user: User) -> list[LinkEndedNotice]:
+    """The notices this person has not dismissed yet, newest first."""
+    return list(
+        db.session.scalars(
+            select(LinkEndedNotice)
+            .where(LinkEndedNotice.user_id == user.id)
+            .order_by(LinkEndedNotice.ended_at.desc(), LinkEndedNotice.id.desc())
+        )
+    )
+
+
+def notice_of(user: User, notice_id: int) -> Select:
+    """One of this person's own notices (for `owned_or_404`)."""
+    return select(LinkEndedNotice).where(
+        LinkEndedNotice.id == notice_id, LinkEndedNotice.user_id == user.id
+    )
+
+
+def dismiss_notice(notice: LinkEndedNotice) -> None:
+    db.session.delete(notice)
+    db.session.flush()
 
 
 @exporting.connect
@@ -165,4 +195,17 @@ def _export_couple(user: User, **_extra) -> dict:
             "joined_at": as_utc(membership.joined_at).isoformat(),
             "partner_display_name": partner.display_name if partner else None,
         }
+    }
+
+
+@exporting.connect
+def _export_link_ended_notices(user: User, **_extra) -> dict:
+    return {
+        "link_ended_notices": [
+            {
+                "partner_display_name": notice.partner_name,
+                "ended_at": as_utc(notice.ended_at).isoformat(),
+            }
+            for notice in link_ended_notices(user)
+        ]
     }

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.forms import ButtonForm
 from app.couple import bp, services
-from app.couple.access import couple_or_404
+from app.couple.access import couple_or_404, owned_or_404
 from app.couple.forms import JoinForm, LeaveForm
 from app.extensions import limiter
 from app.navigation import form_status, public_url
@@ -122,3 +122,11 @@ def leave():
             return redirect(url_for("main.index"))
     partner = services.partner_of(current_user, couple)
     return render_template("couple/leave.html", form=form, partner=partner), form_status(form)
+
+
+@bp.post("/couple/ended/<int:notice_id>/dismiss")
+@login_required
+@transaction
+def dismiss_notice(notice_id: int):
+    services.dismiss_notice(owned_or_404(services.notice_of(current_user, notice_id)))
+    return redirect(url_for("main.index"))

@@ -9,7 +9,7 @@ fails and says so until it has one.
 from sqlalchemy import select
 
 from app.accounts.models import Device, User
-from app.couple.models import Membership
+from app.couple.models import LinkEndedNotice, Membership
 from app.drafting.models import Agreement, AgreementClause
 from app.extensions import db
 
@@ -35,6 +35,16 @@ def _clause_of(owner) -> int:
         )
 
 
+def _link_ended_notice_of(owner) -> int:
+    """A notice that an earlier link of the owner's ended, beside the couple they are in now."""
+    with owner.app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == owner.email))
+        notice = LinkEndedNotice(user_id=user_id, partner_name="Someone before")
+        db.session.add(notice)
+        db.session.commit()
+        return notice.id
+
+
 def _final_agreement_of(owner) -> int:
     """A final, signed agreement of the owner's couple, made through the services."""
     from tests.integration.signing_helpers import finalise_through_services
@@ -46,6 +56,7 @@ OWNED_OBJECTS = {
     "device_id": _device_of,
     "clause_id": _clause_of,
     "agreement_id": _final_agreement_of,
+    "notice_id": _link_ended_notice_of,
 }
 
 # Arguments that are not object ids, with the reason each is safe to leave out.

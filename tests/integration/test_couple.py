@@ -1,6 +1,9 @@
-from sqlalchemy import update
+import json
+import re
 
-from app.couple.models import Couple
+from sqlalchemy import func, select, update
+
+from app.couple.models import Couple, LinkEndedNotice
 from app.db import utcnow
 from app.extensions import db
 from tests.conftest import PASSWORD
@@ -114,6 +117,7 @@ def test_leaving_explains_first_and_needs_the_password(partners):
     anna, bram = partners
     page = anna.get("/couple/leave").text
     assert "The couple ends for both of you." in page
+    assert "Bram is told only that your link in Duet has ended, not why." in page
     assert "Bram" in page
     assert "The couple ends for both of you." in bram.get("/couple/leave").text
     wrong = anna.post("/couple/leave", data={"password": "not my password"})
@@ -122,3 +126,87 @@ def test_leaving_explains_first_and_needs_the_password(partners):
     assert anna.post("/couple/leave", data={"password": PASSWORD}).status_code == 302
     assert "Start with your partner" in bram.get("/").text
     assert bram.get("/couple/leave").status_code == 404
+
+
+ENDED = (
+    "Your link with Anna in Duet has ended. "
+    "What you made together is no longer in Duet. "
+    "Your own answers stay with you, and you can start a new couple whenever you want. OK"
+)
+# What the partner who stays must not learn from the notice: why the link ended.
+REASONS = ("left", "leave", "deleted", "account", "help", "pattern", "because", "why")
+
+
+def _notices(page: str) -> list[str]:
+    """The text of each link-ended notice on a page, tags and spacing removed."""
+    return [
+        " ".join(re.sub(r"<[^>]+>", " ", block).split())
+        for block in re.findall(r'<div class="notice" role="status">(.*?)</div>', page, re.S)
+        if "has ended" in block
+    ]
+
+
+def _dismiss_path(page: str) -> str:
+    return re.search(r'action="(/couple/ended/\d+/dismiss)"', page).group(1)
+
+
+def _outbox(app) -> list:
+    app.extensions["mailman"].outbox = []
+    return app.extensions["mailman"].outbox
+
+
+def test_the_partner_who_stays_is_told_only_that_the_link_ended(partners, app):
+    anna, bram = partners
+    outbox = _outbox(app)
+    assert anna.post("/couple/leave", data={"password": PASSWORD}).status_code == 302
+    page = bram.get("/").text
+    assert _notices(page) == [ENDED]
+    assert not [word for word in REASONS if word in _notices(page)[0].lower()]
+    assert "Start with your partner" in page
+    assert _notices(anna.get("/").text) == []
+    assert outbox == []
+
+
+def test_a_deleted_account_gives_the_same_notice(partners, app):
+    anna, bram = partners
+    outbox = _outbox(app)
+    assert anna.post("/settings/delete", data={"password": PASSWORD}).status_code == 302
+    assert _notices(bram.get("/").text) == [ENDED]
+    assert outbox == []
+
+
+def test_the_notice_keeps_the_name_as_it_was(partners):
+    anna, bram = partners
+    anna.post("/couple/leave", data={"password": PASSWORD})
+    anna.post("/settings/profile", data={"display_name": "Anneke", "locale": "en"})
+    assert _notices(bram.get("/").text) == [ENDED]
+
+
+def test_dismissing_the_notice_hides_it_for_good(partners, person):
+    anna, bram = partners
+    anna.post("/couple/leave", data={"password": PASSWORD})
+    path = _dismiss_path(bram.get("/").text)
+    cleo = person("Cleo")
+    assert cleo.post(path).status_code == 404
+    assert _notices(bram.get("/").text) == [ENDED]
+    response = bram.post(path)
+    assert response.status_code == 302 and response.location == "/"
+    assert _notices(bram.get("/").text) == []
+    assert bram.post(path).status_code == 404
+
+
+def test_the_notice_is_in_the_export_of_the_one_who_has_it(partners):
+    anna, bram = partners
+    anna.post("/couple/leave", data={"password": PASSWORD})
+    exported = json.loads(bram.get("/settings/export").data)["link_ended_notices"]
+    assert [notice["partner_display_name"] for notice in exported] == ["Anna"]
+    assert exported[0]["ended_at"]
+    assert json.loads(anna.get("/settings/export").data)["link_ended_notices"] == []
+
+
+def test_deleting_an_account_deletes_its_notices(partners, app):
+    anna, bram = partners
+    anna.post("/couple/leave", data={"password": PASSWORD})
+    assert bram.post("/settings/delete", data={"password": PASSWORD}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LinkEndedNotice)) == 0
