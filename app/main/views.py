@@ -1,6 +1,8 @@
 from flask import current_app, redirect, render_template, session, url_for
 from flask_babel import refresh
-from flask_login import current_user
+from flask_login import current_user, logout_user
+
+from app.accounts import services as accounts
 
 from app.accounts.forms import ButtonForm
 from app.content import library
@@ -44,6 +46,31 @@ def language():
             current_user.locale = form.locale.data
         refresh()
     return redirect(safe_next(url_for("main.index")))
+
+
+# What the browser is told to drop on quick exit: its cache (with any back-button copies),
+# cookies, and local and session storage, which includes service workers.
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+
+
+@bp.get("/exit")
+@limiter.exempt
+@transaction
+def quick_exit():
+    """Quick exit (docs/safety.md): end this device's session on the server, tell the browser
+    to drop what Duet stored, and leave for a neutral page.
+
+    A GET, so that it works as a plain link without JavaScript; the script in
+    static/js/quick-exit.js opens it in place of the current page, so Back does not return.
+    """
+    if current_user.is_authenticated:
+        accounts.end_session(current_user)
+        logout_user()
+    session.clear()
+    response = redirect(current_app.config["QUICK_EXIT_URL"], 303)
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/healthz")
