@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.drafting.models import Agreement, AgreementClause
 from app.extensions import db
@@ -29,6 +29,11 @@ def clause_id(app, template_id) -> int:
         return db.session.scalar(
             select(AgreementClause.id).where(AgreementClause.template_id == template_id)
         )
+
+
+def _text(response) -> str:
+    """What a page says, without its markup (a clause's values are set in <strong>)."""
+    return re.sub(r"<[^>]+>", "", response.text)
 
 
 def revision(app) -> int:
@@ -176,7 +181,7 @@ def test_everything_agreed(draft):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"param-minutes": "500"}, "from 10 to 240"),
+        ({"param-minutes": "500"}, "from 20 to 240"),
         ({"param-minutes": "ten"}, "whole number"),
         ({"param-minutes": ""}, "whole number"),
     ],
@@ -311,3 +316,53 @@ def test_the_start_page_is_gone_once_drafting(draft):
     again = anna.post("/agreement/start", data={"language": "en", "starter": "basic"})
     assert again.status_code == 302
     assert len(clause_versions(anna)) == 5
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyhanko.*")
+def test_a_value_stored_before_the_limits_changed_still_works(draft, app):
+    """A pause of 10 minutes and a talk within 72 hours, drafted before the limits became
+    20 minutes and 24 hours: shown, agreed and signed as they are; a change must fit."""
+    from tests.integration.test_signing import sign_data
+
+    anna, bram = draft
+    pause, talk = clause_id(app, "pause-has-a-limit"), clause_id(app, "talk-once-calm")
+    with app.app_context():
+        for target, params in ((pause, {"minutes": 10}), (talk, {"hours": 72})):
+            db.session.execute(
+                update(AgreementClause).where(AgreementClause.id == target).values(params=params)
+            )
+        db.session.commit()
+    page = bram.get("/agreement")
+    assert page.status_code == 200
+    assert "at most 10 minutes" in _text(page) and "within 72 hours" in _text(page)
+
+    before = revision(app)
+    for target, data, message in (
+        (pause, {"param-minutes": "10"}, "from 20 to 240"),
+        (talk, {"param-hours": "72"}, "from 1 to 24"),
+    ):
+        response = anna.post(
+            f"/agreement/clauses/{target}/params",
+            data={"version": clause_versions(anna)[target], **data},
+        )
+        assert response.status_code == 400
+        assert message in response.text
+    assert revision(app) == before
+    changed = anna.post(
+        f"/agreement/clauses/{talk}/params",
+        data={"version": clause_versions(anna)[talk], "param-hours": "24"},
+    )
+    assert changed.status_code == 302
+
+    for person in (anna, bram):
+        for clause, version in clause_versions(person).items():
+            response = person.post(f"/agreement/clauses/{clause}/approve", data={"version": version})
+            assert response.status_code == 302
+    assert "at most 10 minutes" in _text(anna.get("/agreement/sign"))
+    assert anna.post("/agreement/sign", data=sign_data()).status_code == 302
+    done = bram.post("/agreement/sign", data=sign_data("Bram Example"))
+    assert done.location == "/agreements"
+    with app.app_context():
+        signed = db.session.scalar(select(Agreement))
+        assert not signed.is_draft
+        assert {"minutes": 10} in [clause.params for clause in signed.clauses]

@@ -148,7 +148,7 @@ def test_a_stale_version_is_refused_and_changes_nothing(pair, draft):
 @pytest.mark.parametrize(
     ("template", "raw", "message"),
     [
-        ("pause-has-a-limit", {"param-minutes": "500"}, "from 10 to 240"),
+        ("pause-has-a-limit", {"param-minutes": "500"}, "from 20 to 240"),
         ("pause-has-a-limit", {"param-minutes": "sixty"}, "whole number"),
         ("pause-has-a-limit", {}, "whole number"),
         ("return-and-restart", {"param-how": "by-pigeon"}, "one of the options"),
