@@ -356,7 +356,9 @@ def test_a_value_stored_before_the_limits_changed_still_works(draft, app):
 
     for person in (anna, bram):
         for clause, version in clause_versions(person).items():
-            response = person.post(f"/agreement/clauses/{clause}/approve", data={"version": version})
+            response = person.post(
+                f"/agreement/clauses/{clause}/approve", data={"version": version}
+            )
             assert response.status_code == 302
     assert "at most 10 minutes" in _text(anna.get("/agreement/sign"))
     assert anna.post("/agreement/sign", data=sign_data()).status_code == 302
