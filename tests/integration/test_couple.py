@@ -182,6 +182,14 @@ def test_the_notice_keeps_the_name_as_it_was(partners):
     assert _notices(bram.get("/").text) == [ENDED]
 
 
+def test_leaving_before_anyone_joined_leaves_no_notice(person, app):
+    anna = person("Anna")
+    anna.create_couple()
+    assert anna.post("/couple/leave", data={"password": PASSWORD}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LinkEndedNotice)) == 0
+
+
 def test_dismissing_the_notice_hides_it_for_good(partners, person):
     anna, bram = partners
     anna.post("/couple/leave", data={"password": PASSWORD})
