@@ -2,9 +2,17 @@
 
 import string
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 LANGUAGES = ("en", "nl")
 
@@ -198,7 +206,8 @@ class Starter(Frozen):
     clauses: tuple[StarterClause, ...] = Field(min_length=1)
 
 
-PatternId = Literal["one-off", "recurring", "control"]
+PatternId = Literal["one-off", "recurring", "control", "using"]
+PATTERN_IDS: tuple[str, ...] = get_args(PatternId)
 
 
 class Statement(Frozen):
@@ -206,9 +215,20 @@ class Statement(Frozen):
     pattern: PatternId
     en: Text
     nl: Text
+    # Any answer but "not really" brings the help resources, whatever the pattern.
+    safety: StrictBool = False
 
     def text(self, locale: str) -> str:
         return self.nl if locale == "nl" else self.en
+
+
+class CheckSection(Frozen):
+    """A part of the check with its own heading: whose silence its statements are about."""
+
+    id: Identifier
+    title: Localized
+    intro: Localized | None = None
+    statements: tuple[Statement, ...] = Field(min_length=1)
 
 
 class Pattern(Frozen):
@@ -219,8 +239,34 @@ class Pattern(Frozen):
 
 
 class PatternCheck(Frozen):
-    statements: tuple[Statement, ...] = Field(min_length=3)
-    patterns: tuple[Pattern, ...] = Field(min_length=3, max_length=3)
+    sections: tuple[CheckSection, ...] = Field(min_length=1)
+    patterns: tuple[Pattern, ...]
+
+    _statements: tuple[Statement, ...] = PrivateAttr()
+
+    @model_validator(mode="after")
+    def complete(self):
+        sections = [section.id for section in self.sections]
+        if len(set(sections)) != len(sections):
+            raise ValueError("section ids must be unique")
+        patterns = [pattern.id for pattern in self.patterns]
+        if sorted(patterns) != sorted(PATTERN_IDS):
+            raise ValueError(f"patterns must be exactly one each of {list(PATTERN_IDS)}")
+        statements = [statement for section in self.sections for statement in section.statements]
+        # The help for the partner who is afraid must not vanish with an edit.
+        if not any(statement.safety for statement in statements):
+            raise ValueError("at least one statement needs safety: true")
+        return self
+
+    def model_post_init(self, _context) -> None:
+        self._statements = tuple(
+            statement for section in self.sections for statement in section.statements
+        )
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        """Every statement, in the order the check shows them."""
+        return self._statements
 
     def pattern(self, pattern_id: str) -> Pattern:
         return next(pattern for pattern in self.patterns if pattern.id == pattern_id)

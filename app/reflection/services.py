@@ -154,18 +154,35 @@ def neighbours(library: Library, prompt: Prompt) -> tuple[Prompt | None, Prompt 
 
 
 def pattern_for(responses: dict[str, str], library: Library) -> str:
-    """Which of the three patterns the responses point to; safety weighs first."""
+    """Which of the four patterns the responses point to; safety weighs first.
+
+    Control, then using (the person's own silence), each on any "often" or two "sometimes"
+    among their statements; then recurring over one-off when it weighs at least as much.
+    """
     scores = Counter()
     for statement in library.pattern_check.statements:
-        weight = _WEIGHT.get(responses.get(statement.id, "not-really"), 0)
-        scores[statement.pattern] += weight
-        if statement.pattern == "control" and weight == 2:
-            return "control"
-    if scores["control"] >= 2:
-        return "control"
+        scores[statement.pattern] += _WEIGHT.get(responses.get(statement.id, "not-really"), 0)
+    # One "often" weighs 2, as two "sometimes" do.
+    for pattern in ("control", "using"):
+        if scores[pattern] >= _WEIGHT["often"]:
+            return pattern
     if scores["recurring"] and scores["recurring"] >= scores["one-off"]:
         return "recurring"
     return "one-off"
+
+
+def feels_afraid(responses: dict[str, str], library: Library) -> bool:
+    """Any answer but "not really" to a statement marked `safety` (the fear statement)."""
+    return any(
+        _WEIGHT.get(responses.get(statement.id, "not-really"), 0) > 0
+        for statement in library.pattern_check.statements
+        if statement.safety
+    )
+
+
+def calls_for_help(check: PatternCheck, library: Library) -> bool:
+    """A control result, or fear named at all: help is offered, and signing is not pressed."""
+    return check.pattern == "control" or feels_afraid(check.responses, library)
 
 
 def take_pattern_check(

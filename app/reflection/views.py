@@ -1,4 +1,4 @@
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -33,6 +33,7 @@ def overview():
         partner=partner,
         shared_with_me=services.shared_answers_of(partner, couple, content) if partner else [],
         check=services.latest_pattern_check(current_user),
+        statement_count=len(content.pattern_check.statements),
     )
 
 
@@ -127,18 +128,21 @@ def _statement_fields(form):
     return [field for field in form if field.name.startswith("statement_")]
 
 
+def _sections(form, content):
+    """Each section of the check with its statements' fields, in the content's order."""
+    return [
+        (section, [form[f"statement_{statement.id}"] for statement in section.statements])
+        for section in content.pattern_check.sections
+    ]
+
+
 @bp.route("/reflection/pattern-check", methods=["GET", "POST"])
 @login_required
 @transaction
 def pattern_check():
     content = library()
-    locale = str(get_locale())
-    previous = services.latest_pattern_check(current_user)
-    data = {}
-    if previous is not None and request.method == "GET":
-        data = {f"statement_{key}": value for key, value in previous.responses.items()}
-        data["note"] = previous.note
-    form = pattern_check_form(content, locale, data=data)
+    # Always empty: someone else holding the phone must not find the last answers here.
+    form = pattern_check_form(content, str(get_locale()))
     if form.validate_on_submit():
         responses = {
             field.name.removeprefix("statement_"): field.data for field in _statement_fields(form)
@@ -151,7 +155,10 @@ def pattern_check():
             return redirect(url_for("reflection.pattern_result"))
     return (
         render_template(
-            "reflection/pattern_check.html", form=form, statements=_statement_fields(form)
+            "reflection/pattern_check.html",
+            form=form,
+            sections=_sections(form, content),
+            has_result=services.latest_pattern_check(current_user) is not None,
         ),
         form_status(form),
     )
@@ -163,10 +170,12 @@ def pattern_result():
     check = services.latest_pattern_check(current_user)
     if check is None:
         return redirect(url_for("reflection.pattern_check"))
+    content = library()
     return render_template(
         "reflection/pattern_result.html",
         check=check,
-        pattern=library().pattern_check.pattern(check.pattern),
+        pattern=content.pattern_check.pattern(check.pattern),
+        afraid=services.feels_afraid(check.responses, content),
         button_form=ButtonForm(),
     )
 

@@ -40,7 +40,8 @@ def _values_for(argument: str, reader, app) -> list:
 def _every_page(reader, app):
     """(url, body) for every GET route the reader can open, with every argument value."""
     for endpoint, method, rule in ROUTES:
-        if method != "GET" or endpoint == "static":
+        # The quick exit shows nothing: it ends the reader's session and leaves Duet.
+        if method != "GET" or endpoint in ("static", "main.quick_exit"):
             continue
         combinations = [{}]
         for argument in rule.arguments:

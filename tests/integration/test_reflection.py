@@ -188,6 +188,106 @@ def test_pattern_check_can_be_deleted(person):
     assert anna.get("/reflection/pattern-check/result").location == "/reflection/pattern-check"
 
 
+STATEMENTS = LIBRARY.pattern_check.statements
+FEAR = [statement.id for statement in STATEMENTS if statement.safety]
+USING_TITLE = LIBRARY.pattern_check.pattern("using").title.en
+
+
+def _answer_check(person, answers: dict[str, str], note=""):
+    """Answer the check statement by statement: every statement not named is "not really"."""
+    data = {"note": note}
+    for statement in STATEMENTS:
+        data[f"statement_{statement.id}"] = answers.get(statement.id, "not-really")
+    return person.post("/reflection/pattern-check", data=data)
+
+
+def test_the_check_never_reopens_with_the_last_answers(person):
+    anna = person("Anna")
+    _check(anna, {"control": "often", "recurring": "sometimes"}, note="Kept-for-me-only")
+    page = anna.get("/reflection/pattern-check").text
+    assert "Kept-for-me-only" not in page
+    assert " checked" not in page
+    assert page.count('type="radio"') == 3 * len(STATEMENTS)
+    assert 'autocomplete="off"' in page
+    # Asked for, the result shows; the answers themselves never.
+    assert '<a href="/reflection/pattern-check/result">See my last result</a>' in page
+    overview = anna.get("/reflection").text
+    assert '<a href="/reflection/pattern-check/result">See my last result</a>' in overview
+    result = anna.get("/reflection/pattern-check/result").text
+    assert "Silence used to pressure or control" in result
+    assert "Kept-for-me-only" not in result and " checked" not in result
+
+
+def test_no_last_result_link_before_a_check_or_after_deleting_it(person):
+    anna = person("Anna")
+    assert "See my last result" not in anna.get("/reflection/pattern-check").text
+    assert "See my last result" not in anna.get("/reflection").text
+    _check(anna, {"one-off": "often"})
+    anna.post("/reflection/pattern-check/forget")
+    assert "See my last result" not in anna.get("/reflection/pattern-check").text
+    assert "See my last result" not in anna.get("/reflection").text
+
+
+def test_the_overview_counts_the_statements(person):
+    page = person("Anna").get("/reflection").text
+    assert f"A short check of {len(STATEMENTS)} statements" in page
+
+
+def test_the_check_has_a_section_for_each_side_of_the_silence(person):
+    page = person("Anna").get("/reflection/pattern-check").text
+    sections = LIBRARY.pattern_check.sections
+    assert [section.title.en for section in sections] == [
+        "When your partner goes quiet",
+        "When you are the one who goes quiet",
+    ]
+    positions = [page.index(f">{section.title.en}</h2>") for section in sections]
+    assert positions == sorted(positions)
+    for section, start in zip(sections, positions, strict=True):
+        end = page.find("</section>", start)
+        for statement in section.statements:
+            assert start < page.index(statement.en.replace("'", "&#39;")) < end
+
+
+def test_fear_alone_brings_help_whatever_the_pattern(person):
+    anna = person("Anna")
+    _answer_check(anna, dict.fromkeys(FEAR, "sometimes"))
+    page = anna.get("/reflection/pattern-check/result").text
+    assert LIBRARY.pattern_check.pattern("one-off").title.en in page
+    assert "You said you feel afraid of your partner at times." in page
+    assert "0800-2000" in page and "112" in page and "findahelpline.com" in page
+
+
+def test_the_control_result_recommends_support_for_you_alone(person, client):
+    anna = person("Anna")
+    _check(anna, {"control": "often"})
+    result = anna.get("/reflection/pattern-check/result").text
+    help_page = client.get("/help").text
+    for page in (result, help_page):
+        assert "couples therapist" not in page.lower()
+        assert "alone or together" not in page
+        assert "when you both want to change" not in page
+        assert "A counsellor just for you" in page
+        assert "such as couples therapy, are usually not advised" in page
+    assert "Support for you alone" in result
+    assert "You said you feel afraid" not in result
+
+
+def test_the_using_result_speaks_to_the_one_who_goes_quiet(person):
+    anna = person("Anna")
+    using = [statement.id for statement in STATEMENTS if statement.pattern == "using"]
+    _answer_check(anna, dict.fromkeys(using[:2], "sometimes"))
+    page = anna.get("/reflection/pattern-check/result").text
+    assert USING_TITLE in page
+    assert "announce a pause and say when you will be back" in page
+    assert "Veilig Thuis (0800-2000) also advises people who worry about their own behaviour" in (
+        page
+    )
+    assert '<a class="button" href="/agreement">Draft your agreement</a>' in page
+    assert 'href="/reflection"' in page
+    # Not afraid: no resources for someone in danger.
+    assert "In danger right now" not in page
+
+
 def test_help_page_is_public_with_quick_exit(client, person):
     page = client.get("/help").text
     assert "0800-2000" in page and "112" in page

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from app.content import ContentError, load_library
-from app.content.schema import placeholders
+from app.content.schema import PATTERN_IDS, placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
 AGREEMENTS = ROOT / "agreements"
@@ -63,9 +63,32 @@ def _valid() -> dict:
             ],
         },
         "pattern_check.yaml": {
-            "statements": [
-                {"id": f"s{i}", "pattern": p, "en": "A statement.", "nl": "Een stelling."}
-                for i, p in enumerate(["one-off", "recurring", "control"])
+            "sections": [
+                {
+                    "id": "theirs",
+                    "title": {"en": "Their silence", "nl": "Hun stilte"},
+                    "statements": [
+                        {"id": f"s{i}", "pattern": p, "en": "A statement.", "nl": "Een stelling."}
+                        for i, p in enumerate(["one-off", "recurring", "control"])
+                    ]
+                    + [
+                        {
+                            "id": "afraid",
+                            "pattern": "control",
+                            "safety": True,
+                            "en": "Afraid.",
+                            "nl": "Bang.",
+                        }
+                    ],
+                },
+                {
+                    "id": "mine",
+                    "title": {"en": "My silence", "nl": "Mijn stilte"},
+                    "intro": {"en": "About me.", "nl": "Over mij."},
+                    "statements": [
+                        {"id": "s3", "pattern": "using", "en": "I go quiet.", "nl": "Ik zwijg."}
+                    ],
+                },
             ],
             "patterns": [
                 {
@@ -74,7 +97,7 @@ def _valid() -> dict:
                     "explanation": {"en": "E", "nl": "E"},
                     "helps": {"en": ["H"], "nl": ["H"]},
                 }
-                for p in ["one-off", "recurring", "control"]
+                for p in ["one-off", "recurring", "control", "using"]
             ],
         },
         "clauses/pause-limit.yaml": {
@@ -121,8 +144,32 @@ def test_the_small_fixture_loads(tmp_path):
     assert _load(tmp_path, _valid()).clause("pause-limit").defaults("nl") == {"minutes": 60}
 
 
+def test_the_check_keeps_its_sections_and_the_order_of_statements(tmp_path):
+    check = _load(tmp_path, _valid()).pattern_check
+    assert [section.id for section in check.sections] == ["theirs", "mine"]
+    assert [statement.id for statement in check.statements] == ["s0", "s1", "s2", "afraid", "s3"]
+    assert [statement.id for statement in check.statements if statement.safety] == ["afraid"]
+    assert check.sections[0].intro is None and check.sections[1].intro("nl") == "Over mij."
+
+
+def test_the_real_check_has_both_sections_and_a_fear_statement():
+    check = load_library(AGREEMENTS).pattern_check
+    assert len(check.sections) == 2
+    assert {statement.pattern for statement in check.sections[1].statements} == {"using"}
+    assert [statement.id for statement in check.statements if statement.safety] == ["afraid"]
+    assert sorted(pattern.id for pattern in check.patterns) == sorted(PATTERN_IDS)
+
+
 def _clause(files):
     return files["clauses/pause-limit.yaml"]
+
+
+def _check(files):
+    return files["pattern_check.yaml"]
+
+
+def _statement(files, section: int, index: int):
+    return _check(files)["sections"][section]["statements"][index]
 
 
 BROKEN = {
@@ -211,6 +258,47 @@ BROKEN = {
     "not YAML": (
         lambda f: f.__setitem__("groups.yaml", "- id: [unclosed"),
         "groups.yaml: not valid YAML",
+    ),
+    "safety that is not yes or no": (
+        lambda f: _statement(f, 0, 3).update(safety="maybe"),
+        "pattern_check.yaml: sections.0.statements.3.safety: Input should be a valid boolean",
+    ),
+    "no statement marked safety (the help for the afraid would vanish)": (
+        lambda f: _statement(f, 0, 3).pop("safety"),
+        "pattern_check.yaml: (top level): Value error, at least one statement needs safety",
+    ),
+    "statement with an unknown pattern": (
+        lambda f: _statement(f, 1, 0).update(pattern="sulking"),
+        "pattern_check.yaml: sections.1.statements.0.pattern: Input should be 'one-off'",
+    ),
+    "section without a heading": (
+        lambda f: _check(f)["sections"][1].pop("title"),
+        "pattern_check.yaml: sections.1.title: Field required",
+    ),
+    "section without statements": (
+        lambda f: _check(f)["sections"][1].update(statements=[]),
+        "pattern_check.yaml: sections.1.statements: Tuple should have at least 1 item",
+    ),
+    "statement outside a section": (
+        lambda f: _check(f).update(statements=[_statement(f, 1, 0)]),
+        "pattern_check.yaml: statements: Extra inputs are not permitted",
+    ),
+    "duplicate section id": (
+        lambda f: _check(f)["sections"][1].update(id="theirs"),
+        "pattern_check.yaml: (top level): Value error, section ids must be unique",
+    ),
+    "a pattern missing": (
+        lambda f: _check(f)["patterns"].pop(),
+        "Value error, patterns must be exactly one each of ['one-off', 'recurring', 'control', "
+        "'using']",
+    ),
+    "a pattern twice": (
+        lambda f: _check(f)["patterns"].append(dict(_check(f)["patterns"][0])),
+        "Value error, patterns must be exactly one each of",
+    ),
+    "duplicate statement id across sections": (
+        lambda f: _statement(f, 1, 0).update(id="s0"),
+        "pattern_check.yaml: duplicate statement id 's0'",
     ),
 }
 
