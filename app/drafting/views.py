@@ -85,6 +85,7 @@ def _page(couple, draft, status=200, editing=None, custom_form=None):
         render_template(
             "drafting/agreement.html",
             custom_form=custom_form or CustomClauseForm(formdata=None),
+            caution=reflections.wants_caution(current_user, library()),
             **_live_context(couple, draft, editing),
         ),
         status,
@@ -98,7 +99,12 @@ def _back_to(clause=None):
 
 def _start_page(form):
     starters = {starter.id: starter for starter in library().starters}
-    return render_template("drafting/start.html", form=form, library_starters=starters)
+    return render_template(
+        "drafting/start.html",
+        form=form,
+        library_starters=starters,
+        caution=reflections.wants_caution(current_user, library()),
+    )
 
 
 @bp.get("/agreement")

@@ -185,6 +185,15 @@ def calls_for_help(check: PatternCheck, library: Library) -> bool:
     return check.pattern == "control" or feels_afraid(check.responses, library)
 
 
+def wants_caution(user: User, library: Library) -> bool:
+    """Whether this person's own latest check asks for the caution on drafting and signing.
+
+    Reads only the person's own check: the partner's pages never depend on it.
+    """
+    check = latest_pattern_check(user)
+    return check is not None and calls_for_help(check, library)
+
+
 def take_pattern_check(
     user: User, responses: dict[str, str], note: str, library: Library
 ) -> PatternCheck:

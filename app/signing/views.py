@@ -13,6 +13,7 @@ from app.drafting import services as drafting
 from app.extensions import db, limiter
 from app.navigation import attachment, form_status, public_url
 from app.rate_limits import password_checks
+from app.reflection import services as reflections
 from app.signing import bp, pdf, services
 from app.signing.forms import SignForm, VerifyForm
 from app.transaction import transaction
@@ -37,6 +38,7 @@ def _sign_page(couple, draft, form, status=200, agreement_error=None):
             fingerprint=drafting.agreement_fingerprint(draft, partners, content),
             title_of=lambda clause: drafting.clause_title(clause, content, draft.language),
             text_of=lambda clause: drafting.clause_text(clause, content, draft.language),
+            caution=reflections.wants_caution(current_user, content),
         ),
         status,
     )

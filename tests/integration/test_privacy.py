@@ -18,6 +18,17 @@ from tests.integration.test_routes import ROUTES, _url
 from tests.unit.test_content import AGREEMENTS
 
 LIBRARY = load_library(AGREEMENTS)
+# What only Anna's own pattern check can put on a page: its results, and the caution.
+PRIVATE_TO_ANNA = (
+    *(
+        pattern.title(locale)
+        for pattern in LIBRARY.pattern_check.patterns
+        for locale in ("en", "nl")
+    ),
+    "You don’t have to sign",
+    "An agreement does not make you safe",
+    "You said you feel afraid",
+)
 
 
 def _values_for(argument: str, reader, app) -> list:
@@ -57,8 +68,17 @@ def _every_page(reader, app):
             yield url, response.get_data(as_text=True)
 
 
+def _assert_nothing_of_annas_check(url: str, body: str) -> None:
+    for private in PRIVATE_TO_ANNA:
+        assert private not in body, f"{url} reveals Anna's pattern check: {private!r}"
+
+
 def test_private_words_never_reach_the_partner(partners, app):
     anna, bram = partners
+    assert (
+        anna.post("/agreement/start", data={"language": "en", "starter": "basic"}).status_code
+        == 302
+    )
     canary = f"canary-{uuid.uuid4().hex}"
     shared = f"shared-{uuid.uuid4().hex}"
     first, second = LIBRARY.prompts[0], LIBRARY.prompts[1]
@@ -68,21 +88,35 @@ def test_private_words_never_reach_the_partner(partners, app):
     for statement in LIBRARY.pattern_check.statements:
         check[f"statement_{statement.id}"] = "often"
     assert anna.post("/reflection/pattern-check", data=check).status_code == 302
+    # Anna's own pages do carry the caution: so its absence below means something.
+    assert "An agreement does not make you safe" in anna.get("/agreement").get_data(as_text=True)
 
     pages = 0
     for url, body in _every_page(bram, app):
         pages += 1
         assert canary not in body, f"{url} shows Anna's private words to Bram"
-        assert "Silence used to pressure" not in body, f"{url} reveals Anna's pattern check"
+        _assert_nothing_of_annas_check(url, body)
     assert pages > len(LIBRARY.prompts)
     export = bram.get("/settings/export").get_data(as_text=True)
     assert canary not in export
     assert json.loads(export)["pattern_check"] is None
 
+    # Anna takes the check again: now the result for the one who goes quiet, with fear named.
+    for statement in LIBRARY.pattern_check.statements:
+        level = "often" if statement.pattern == "using" else "not-really"
+        check[f"statement_{statement.id}"] = "sometimes" if statement.safety else level
+    assert anna.post("/reflection/pattern-check", data=check).status_code == 302
+    using = LIBRARY.pattern_check.pattern("using").title.en
+    assert using in anna.get("/reflection/pattern-check/result").get_data(as_text=True)
+    assert "An agreement does not make you safe" in anna.get("/agreement").get_data(as_text=True)
+
     third = LIBRARY.prompts[2]
     anna.post(f"/reflection/prompts/{third.id}", data={"text": f"For Bram {shared}"})
     anna.post(f"/reflection/prompts/{third.id}/share")
-    seen = [url for url, body in _every_page(bram, app) if shared in body]
+    seen = []
+    for url, body in _every_page(bram, app):
+        _assert_nothing_of_annas_check(url, body)
+        seen += [url] if shared in body else []
     assert seen == ["/reflection"]
     overview = bram.get("/reflection").get_data(as_text=True)
     assert overview.count("Shared by Anna") == 1
