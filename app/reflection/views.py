@@ -148,7 +148,7 @@ def pattern_check():
             field.name.removeprefix("statement_"): field.data for field in _statement_fields(form)
         }
         try:
-            services.take_pattern_check(current_user, responses, form.note.data, content)
+            services.take_pattern_check(current_user, responses, form.note.data or "", content)
         except services.ReflectionError as error:
             form[error.field].errors.append(error.message)
         else:

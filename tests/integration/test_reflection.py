@@ -173,6 +173,15 @@ def test_pattern_check_explains_what_helps(person, levels, title):
         assert "0800-2000" not in page
 
 
+def test_a_check_sent_without_its_note_field_is_taken(person):
+    anna = person("Anna")
+    statements = LIBRARY.pattern_check.statements
+    data = {f"statement_{statement.id}": "often" for statement in statements}
+    assert anna.post("/reflection/pattern-check", data=data).status_code == 302
+    result = anna.get("/reflection/pattern-check/result").text
+    assert "Silence used to pressure or control" in result
+
+
 def test_pattern_check_needs_every_statement_and_keeps_the_note(person):
     anna = person("Anna")
     response = anna.post("/reflection/pattern-check", data={"note": "My own note"})
