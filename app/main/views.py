@@ -3,7 +3,6 @@ from flask_babel import refresh
 from flask_login import current_user, logout_user
 
 from app.accounts import services as accounts
-
 from app.accounts.forms import ButtonForm
 from app.content import library
 from app.couple import services as couples

@@ -214,12 +214,15 @@ def new_context(browser, live_server, visits):
     """
     contexts = []
 
-    def make(locale: str = "en-GB", *, desktop: bool = False, storage_state=None):
+    def make(
+        locale: str = "en-GB", *, desktop: bool = False, storage_state=None, javascript=True
+    ):
         label = f"{locale}{'-desktop' if desktop else ''}#{len(contexts) + 1}"
         context = browser.new_context(
             base_url=live_server,
             locale=locale,
             storage_state=storage_state,
+            java_script_enabled=javascript,
             **(DESKTOP if desktop else PHONE),
         )
         context.set_default_timeout(TIMEOUT_MS)
@@ -227,6 +230,7 @@ def new_context(browser, live_server, visits):
         context.route(visits.is_outside, visits.refuse)
         context.on("page", lambda page: visits.watch(page, label))
         context.duet_label = label
+        context.duet_javascript = javascript
         contexts.append(context)
         return context
 
@@ -287,7 +291,9 @@ def check(axe, visits, screenshot_names):
         assert not visits.third_party, f"third-party requests: {visits.third_party}"
 
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-        violations = axe.run(page).response["violations"]
+        # axe runs as a script: with scripts off it would wait for ever. The same pages are
+        # checked by axe wherever the tests visit them with scripts on.
+        violations = axe.run(page).response["violations"] if page.context.duet_javascript else []
         if violations:
             with AXE_REPORT.open("a") as report:
                 report.write(f"{name} ({page.url}):\n{_describe(violations)}\n")
@@ -299,11 +305,33 @@ def check(axe, visits, screenshot_names):
                 pytrace=False,
             )
 
+        expect_quick_exit_in_reach(page)
+
         label = page.context.duet_label
         if path := visits.path(page.url):
             visits.checked.add(f"{label} {path}")
 
     return run
+
+
+# The first thing a keyboard reaches, in document order.
+_FIRST_TAB_STOP = """() => [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, [tabindex]')]
+  .find((el) => !el.disabled && el.tabIndex >= 0 && el.getClientRects().length > 0)
+  ?.matches('[data-quick-exit]')"""
+
+
+def expect_quick_exit_in_reach(page):
+    """Quick exit is the first tab stop and stays in view after scrolling to the very end."""
+    assert page.evaluate(_FIRST_TAB_STOP), f"quick exit is not the first tab stop on {page.url}"
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    box = page.locator("[data-quick-exit]").bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (
+        f"quick exit is out of view after scrolling on {page.url}"
+    )
+    assert box["width"] >= 44 and box["height"] >= 44, "quick exit is too small to tap"
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 @pytest.fixture
