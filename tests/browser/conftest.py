@@ -214,9 +214,7 @@ def new_context(browser, live_server, visits):
     """
     contexts = []
 
-    def make(
-        locale: str = "en-GB", *, desktop: bool = False, storage_state=None, javascript=True
-    ):
+    def make(locale: str = "en-GB", *, desktop: bool = False, storage_state=None, javascript=True):
         label = f"{locale}{'-desktop' if desktop else ''}#{len(contexts) + 1}"
         context = browser.new_context(
             base_url=live_server,
