@@ -110,3 +110,17 @@ def test_every_page_is_kept_out_of_caches(person, client):
     anna = person("Anna")
     for response in [client.get("/help"), client.get("/"), anna.get("/reflection")]:
         assert response.headers["Cache-Control"] == "no-store", response.request.path
+
+
+def test_the_help_page_says_what_quick_exit_cannot_do(client):
+    page = client.get("/help").text
+    assert "Shift key three times" in page
+    assert "does not remove Duet from your browser&#39;s history list" in page
+    assert "History" in page
+    assert "told only that your link in Duet has ended" in page
+    assert "couples therapist can help" not in page
+
+
+def test_the_delete_page_says_the_partner_is_not_told_why(person):
+    page = person("Anna").get("/settings/delete").text
+    assert "told only that your link in Duet has ended, not why" in page
