@@ -1,5 +1,5 @@
 """Reflection on two phones: private answers, sharing one, autosave through a dropped
-connection, the pattern check, the help page and quick exit."""
+connection, the pattern check and the help page (quick exit: test_quick_exit.py)."""
 
 import re
 
@@ -89,7 +89,8 @@ def test_a_dropped_connection_loses_nothing(new_context, check):
     expect(page.locator("#text")).to_have_value("Words typed on a train through a tunnel.")
 
 
-def test_pattern_check_help_page_and_quick_exit(new_context, check):
+def test_pattern_check_and_help_page(new_context, check):
+    control = {"en": "Silence used to pressure or control", "nl": "Stilte als drukmiddel"}
     for locale, lang in (("en-GB", "en"), ("nl-NL", "nl")):
         page = new_context(locale).new_page()
         register(page, check, f"check-{lang}@example.com", "Sam", lang)
@@ -100,16 +101,8 @@ def test_pattern_check_help_page_and_quick_exit(new_context, check):
         page.locator("#note").fill("Just for me.")
         follow(page, SUBMIT)
         check(page, f"pattern-result-{lang}")
+        # "Often" everywhere, also on going quiet oneself: control weighs first.
+        expect(page.locator("h1")).to_have_text(control[lang])
         expect(page.locator("main")).to_contain_text("0800-2000")
         follow(page, 'main a[href="/help"]')
         check(page, f"help-{lang}")
-
-    page.route(
-        "https://www.wikipedia.org/**",
-        lambda route: route.fulfill(body="<title>Wikipedia</title>", content_type="text/html"),
-    )
-    with page.expect_navigation():
-        page.locator(".quick-exit").click()
-    assert page.url.startswith("https://www.wikipedia.org/")
-    page.go_back()
-    assert not page.url.endswith("/help"), "quick exit left the help page in the history"
