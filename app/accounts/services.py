@@ -24,6 +24,8 @@ _signals = Namespace()
 account_deleting = _signals.signal("account-deleting")
 #: Sent with the user when they export their data; receivers return a dict to merge in.
 exporting = _signals.signal("exporting")
+#: Sent with the user and their new `name` just before they change their display name.
+renaming = _signals.signal("renaming")
 
 
 class AccountError(Exception):
@@ -213,7 +215,12 @@ def _end_reset_links(user: User, keep: PasswordReset | None = None) -> None:
 
 
 def update_profile(user: User, display_name: str, locale: str | None) -> None:
-    user.display_name = display_name.strip()
+    display_name = display_name.strip()
+    if display_name != user.display_name:
+        # Before the change, so receivers take their locks before this row is written
+        # (in the same order as signing does) and see the name as it was.
+        renaming.send(user, name=display_name)
+    user.display_name = display_name
     user.locale = locale
 
 

@@ -6,8 +6,10 @@ The format is documented in docs/fingerprint.md; change it only with a new `form
 import hashlib
 import json
 import unicodedata
+from datetime import date
 
-FORMAT = "duet-agreement/1"
+# 2 added the review date (format 1, without it, is described in docs/fingerprint.md).
+FORMAT = "duet-agreement/2"
 
 
 def _normalise(value):
@@ -42,7 +44,12 @@ def clause_data(position: int, template_id, title: str, text: str, params: dict)
 
 
 def agreement_data(
-    title: str, language: str, version: int, partners: list[str], clauses: list[dict]
+    title: str,
+    language: str,
+    version: int,
+    partners: list[str],
+    clauses: list[dict],
+    review_on: date,
 ) -> dict:
     return {
         "format": FORMAT,
@@ -51,4 +58,5 @@ def agreement_data(
         "version": version,
         "partners": partners,
         "clauses": clauses,
+        "review_on": review_on.isoformat(),
     }

@@ -8,6 +8,7 @@ counter can never race.
 
 import string
 from dataclasses import dataclass, field
+from datetime import date
 
 from blinker import Namespace
 from flask import current_app
@@ -524,12 +525,18 @@ def _clause_data(clause: AgreementClause, position: int, library: Library, langu
     )
 
 
-def clause_fingerprint(clause: AgreementClause, library: Library, language: str) -> str:
-    return canonical.fingerprint(_clause_data(clause, clause.position, library, language))
+def clause_fingerprint(
+    clause: AgreementClause, library: Library, language: str, position: int | None = None
+) -> str:
+    """The clause's fingerprint at its position (or at `position`, as it was before a move)."""
+    where = clause.position if position is None else position
+    return canonical.fingerprint(_clause_data(clause, where, library, language))
 
 
-def agreement_content(agreement: Agreement, partners: list[User], library: Library) -> dict:
-    """The canonical content a signature binds (docs/fingerprint.md)."""
+def agreement_content(
+    agreement: Agreement, partners: list[User], library: Library, review_on: date
+) -> dict:
+    """The canonical content a signature binds: what the PDF will show (docs/fingerprint.md)."""
     return canonical.agreement_data(
         TITLES[agreement.language],
         agreement.language,
@@ -539,11 +546,14 @@ def agreement_content(agreement: Agreement, partners: list[User], library: Libra
             _clause_data(clause, index, library, agreement.language)
             for index, clause in enumerate(active_clauses(agreement), start=1)
         ],
+        review_on,
     )
 
 
-def agreement_fingerprint(agreement: Agreement, partners: list[User], library: Library) -> str:
-    return canonical.fingerprint(agreement_content(agreement, partners, library))
+def agreement_fingerprint(
+    agreement: Agreement, partners: list[User], library: Library, review_on: date
+) -> str:
+    return canonical.fingerprint(agreement_content(agreement, partners, library, review_on))
 
 
 def display_value(template: Clause, name: str, value, language: str) -> str:

@@ -1,5 +1,7 @@
-"""Signing rules: both partners sign the exact content; a change voids a signature; the
-second signature makes the agreement final, rendered and sealed once; versions; review.
+"""Signing rules: both partners sign the exact content, review date included; a change
+voids a signature (a clause, a name, a template's wording, another review date), with the
+reason kept for both; the second signature makes the agreement final, rendered and sealed
+once; versions; review.
 """
 
 import base64
@@ -13,13 +15,15 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
 
 from app.accounts.models import User
-from app.accounts.services import exporting, password_matches
+from app.accounts.services import exporting, password_matches, renaming
 from app.content.schema import Library
+from app.couple import services as couples
 from app.couple.models import Couple
 from app.db import as_utc, utcnow
 from app.drafting import services as drafting
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
+from app.filters import date as long_date
 from app.forms import has_control_characters, strip
 from app.signing import drawing, pdf
 from app.signing.models import FinalDocument, Signature
@@ -160,12 +164,76 @@ def voided_signature_of(agreement: Agreement, user: User) -> Signature | None:
     )
 
 
+def why_voided(signature: Signature, viewer: User) -> str:
+    """Why this signature no longer counts, in one calm sentence for `viewer`: its signer
+    ("... after you signed.") or their partner ("..., so Anna needs to sign again.")."""
+    reason = signature.void_reason or {}
+    kind, by, title = reason.get("kind"), reason.get("by"), reason.get("title")
+    by_viewer = reason.get("by_id") == viewer.id
+    if signature.user_id == viewer.id:
+        if kind == "renamed":
+            if by_viewer:
+                return _("You changed your name after you signed.")
+            return _("%(name)s changed their name after you signed.", name=by)
+        if kind == "review":
+            return _(
+                "%(name)s chose another date to talk about how it is going: %(date)s.",
+                name=by,
+                date=long_date(date.fromisoformat(reason["date"])),
+            )
+        if kind == "wording":
+            return _("Duet updated the wording of “%(title)s” after you signed.", title=title)
+        if kind == "updated":
+            return _("The agreement was updated in Duet after you signed.")
+        if title:
+            return _("%(name)s changed “%(title)s” after you signed.", name=by, title=title)
+        return _("%(name)s changed the agreement after you signed.", name=by)
+    name = signature.user.display_name
+    if kind == "renamed":
+        if by_viewer:
+            return _(
+                "You changed your name after %(name)s signed, so %(name)s needs to sign again.",
+                name=name,
+            )
+        return _(
+            "%(name)s changed their name after signing, so %(name)s needs to sign again.", name=name
+        )
+    if kind == "review":
+        return _(
+            "You chose another date to talk than %(name)s did, so %(name)s needs to sign "
+            "again, with your date.",
+            name=name,
+        )
+    if kind == "wording":
+        return _(
+            "Duet updated the wording of “%(title)s” after %(name)s signed, so %(name)s "
+            "needs to sign again.",
+            title=title,
+            name=name,
+        )
+    if kind == "updated":
+        return _(
+            "The agreement was updated in Duet after %(name)s signed, so %(name)s needs to "
+            "sign again.",
+            name=name,
+        )
+    if title:
+        return _(
+            "“%(title)s” changed after %(name)s signed, so %(name)s needs to sign again.",
+            title=title,
+            name=name,
+        )
+    return _(
+        "The agreement changed after %(name)s signed, so %(name)s needs to sign again.", name=name
+    )
+
+
 def ready_to_sign(agreement: Agreement, partners: list[User]) -> bool:
     return agreement.is_draft and drafting.progress(agreement, partners).complete
 
 
 def default_review_date(agreement: Agreement, today: date | None = None) -> date:
-    """The first signer's choice, else four weeks from today."""
+    """The first signer's choice (both sign the same date), else four weeks from today."""
     first = next(iter(active_signatures(agreement)), None)
     if first is not None:
         return first.review_on
@@ -210,6 +278,7 @@ def sign(
         raise SigningError(
             {"agreement": _("Every clause needs a yes from both of you before you can sign.")}
         )
+    _void_outdated(agreement, partners, library, user)
     if signature_of(agreement, user) is not None:
         raise SigningError({"agreement": _("You have already signed this version.")})
 
@@ -235,10 +304,20 @@ def sign(
     if errors:
         raise SigningError(errors)
 
+    # Both sign the same review date: another choice than the partner's voids theirs, and
+    # they sign again with this one (the page showed the partner's date, pre-filled).
+    for other in active_signatures(agreement):
+        if other.review_on != review_on:
+            _void(
+                agreement,
+                other,
+                user,
+                {"kind": "review", "by": user.display_name, "date": review_on.isoformat()},
+            )
     signature = Signature(
         agreement_id=agreement.id,
         user_id=user.id,
-        fingerprint=drafting.agreement_fingerprint(agreement, partners, library),
+        fingerprint=drafting.agreement_fingerprint(agreement, partners, library, review_on),
         full_name=full_name,
         image_png=image,
         typed=typed,
@@ -248,11 +327,82 @@ def sign(
     db.session.flush()
     drafting.record(agreement, user, "signed")
     signatures = active_signatures(agreement)
+    # Outdated signatures and another date were voided above, so two signatures bind
+    # the same fingerprint: the agreement can never be left with two that disagree.
     if len(signatures) == 2 and all(
         item.fingerprint == signature.fingerprint for item in signatures
     ):
         finalise(agreement, user, partners, signatures, library)
     return signature
+
+
+def outdated_signatures(agreement: Agreement, partners: list[User], library: Library):
+    """Signatures that no longer bind what the agreement shows: a name changed in a race
+    with the signature, a deploy changed a template's wording, or the canonical format."""
+    return [
+        item
+        for item in active_signatures(agreement)
+        if item.fingerprint
+        != drafting.agreement_fingerprint(agreement, partners, library, item.review_on)
+    ]
+
+
+def void_outdated(
+    agreement: Agreement, partners: list[User], library: Library, user: User
+) -> Agreement:
+    """Void the outdated signatures when the signing page is shown, so that nobody waits
+    for a signature that can no longer count. Locks the agreement only when there are any;
+    raises drafting.AgreementClosed if it was finalised meanwhile."""
+    if outdated_signatures(agreement, partners, library):
+        agreement = drafting.lock(agreement)
+        _void_outdated(agreement, partners, library, user)
+    return agreement
+
+
+def _void_outdated(agreement, partners, library, user) -> None:
+    """Under the agreement's lock: void each outdated signature, saying why."""
+    for signature in outdated_signatures(agreement, partners, library):
+        clause = _reworded_clause(agreement, library)
+        reason = {"kind": "updated"}
+        if clause is not None:
+            reason = {
+                "kind": "wording",
+                "title": drafting.clause_title(clause, library, agreement.language),
+            }
+        _void(agreement, signature, user, reason)
+
+
+def _reworded_clause(agreement: Agreement, library: Library) -> AgreementClause | None:
+    """The first clause whose words differ from the words a yes to it bound, if any.
+
+    Approvals keep their clause's fingerprint, which holds its position then; a move keeps
+    the yes, so every position the clause can have had is tried (positions only grow).
+    """
+    language = agreement.language
+    highest = max((clause.position for clause in agreement.clauses), default=0)
+    for clause in drafting.active_clauses(agreement):
+        approved = {approval.clause_fingerprint for approval in clause.approvals}
+        possible = {
+            drafting.clause_fingerprint(clause, library, language, position)
+            for position in range(1, highest + 1)
+        }
+        if approved - possible:
+            return clause
+    return None
+
+
+def _void(agreement: Agreement, signature: Signature, user: User, reason: dict) -> None:
+    """Void one signature with its reason (`user` caused it), said in the history too."""
+    signature.voided_at = utcnow()
+    signature.void_reason = {**reason, "by_id": user.id}
+    drafting.record(
+        agreement,
+        user,
+        "voided",
+        signer=signature.user_id,
+        reason=reason["kind"],
+        reworded=reason.get("title"),
+    )
 
 
 def finalise(agreement, user, partners, signatures, library) -> FinalDocument:
@@ -289,6 +439,14 @@ def complete_document(agreement_id: int, library: Library) -> FinalDocument | No
         return document
     agreement = db.session.get(Agreement, agreement_id)
     partners = db.session.get(Couple, agreement.couple_id).partners
+    if drafting.agreement_fingerprint(agreement, partners, library, document.review_on) != (
+        document.fingerprint
+    ):
+        # A rename or a deploy between the final signature and this rendering.
+        log.warning(
+            "Agreement %s is rendered with names or wording other than those signed.",
+            agreement_id,
+        )
     content = document_for(agreement, document, partners, active_signatures(agreement), library)
     seal = checked_sealer()
     with unlocked():
@@ -489,9 +647,30 @@ def _void_signatures(agreement: Agreement, user: User, kind: str, details: dict,
         signature.voided_at = now
         signature.void_reason = {
             "by": user.display_name,
+            "by_id": user.id,
             "kind": kind,
             "title": (details.get("title") or {}).get(agreement.language),
         }
+
+
+@renaming.connect
+def _void_on_rename(user: User, name: str, **_extra):
+    """The names are part of what is signed: renaming voids the signatures on the draft.
+
+    The draft is locked even when no signature shows yet, so that a signature being made
+    at this moment is waited for and then voided (or, if it finalised, the agreement keeps
+    the name it was signed with).
+    """
+    couple = couples.couple_of(user)
+    draft = drafting.current_draft(couple) if couple is not None else None
+    if draft is None:
+        return
+    try:
+        draft = drafting.lock(draft)
+    except drafting.AgreementClosed:
+        return
+    for signature in active_signatures(draft):
+        _void(draft, signature, user, {"kind": "renamed", "by": name})
 
 
 @exporting.connect

@@ -11,6 +11,7 @@ from app.couple.access import couple_or_404, owned_or_404
 from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db, limiter
+from app.filters import date as long_date
 from app.navigation import attachment, form_status, public_url
 from app.rate_limits import password_checks
 from app.reflection import services as reflections
@@ -22,20 +23,36 @@ from app.transaction import transaction
 def _sign_page(couple, draft, form, status=200, agreement_error=None):
     content = library()
     partners = couple.partners
+    partner = couples.partner_of(current_user, couple)
+    voided = services.voided_signature_of(draft, current_user)
+    partner_voided = services.voided_signature_of(draft, partner) if partner else None
+    theirs = services.signature_of(draft, partner) if partner else None
+    if theirs is not None:
+        # Both sign the same review date: the partner's, unless this person chooses another.
+        form.review_on.description = _(
+            "%(name)s chose %(date)s. If you choose another date, %(name)s signs again with yours.",
+            name=partner.display_name,
+            date=long_date(theirs.review_on),
+        )
+    review_on = form.review_on.data or services.default_review_date(draft)
     return (
         render_template(
             "signing/sign.html",
             form=form,
             agreement_error=agreement_error,
             draft=draft,
-            partner=couples.partner_of(current_user, couple),
+            partner=partner,
             ready=services.ready_to_sign(draft, partners),
             mine=services.signature_of(draft, current_user),
-            voided=services.voided_signature_of(draft, current_user),
+            voided=voided,
+            why_voided=services.why_voided(voided, current_user) if voided else None,
+            partner_voided=(
+                services.why_voided(partner_voided, current_user) if partner_voided else None
+            ),
             signatures=services.active_signatures(draft),
             clauses=drafting.active_clauses(draft),
             title=drafting.TITLES[draft.language],
-            fingerprint=drafting.agreement_fingerprint(draft, partners, content),
+            fingerprint=drafting.agreement_fingerprint(draft, partners, content, review_on),
             title_of=lambda clause: drafting.clause_title(clause, content, draft.language),
             text_of=lambda clause: drafting.clause_text(clause, content, draft.language),
             caution=reflections.wants_caution(current_user, content),
@@ -58,6 +75,12 @@ def sign():
         return redirect(url_for("signing.versions"))
     form = SignForm()
     if request.method == "GET":
+        try:
+            # A signature that can no longer count (a deploy changed a clause's wording)
+            # is voided now, with the reason, rather than waited for.
+            draft = services.void_outdated(draft, couple.partners, library(), current_user)
+        except drafting.AgreementClosed:
+            return redirect(url_for("signing.versions"))
         form.review_on.data = services.default_review_date(draft)
     elif form.validate():
         try:

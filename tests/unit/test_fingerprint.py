@@ -3,6 +3,7 @@
 import copy
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
@@ -25,6 +26,7 @@ def sample() -> dict:
             ),
             canonical.clause_data(2, None, "Tea first", "We make tea before we talk. Café.", {}),
         ],
+        date(2026, 12, 29),
     )
 
 
@@ -83,6 +85,8 @@ def _changed(path, value):
         _changed(("language",), "nl"),
         _changed(("version",), 2),
         _changed(("title",), "Another title"),
+        _changed(("review_on",), "2026-12-30"),
+        _changed(("format",), "duet-agreement/1"),
     ],
 )
 def test_any_change_changes_the_fingerprint(changed):
@@ -93,3 +97,9 @@ def test_order_of_clauses_matters():
     data = sample()
     data["clauses"].reverse()
     assert canonical.fingerprint(data) != canonical.fingerprint(sample())
+
+
+def test_the_review_date_is_an_iso_date_in_format_2():
+    data = sample()
+    assert data["format"] == "duet-agreement/2"
+    assert b'"review_on":"2026-12-29"' in canonical.serialise(data)
