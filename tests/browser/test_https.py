@@ -4,7 +4,8 @@ Debian's nginx, started here with a certificate made here, terminates TLS and pa
 X-Forwarded-For and X-Forwarded-Proto to the app (TRUST_PROXY=1), so Flask-WTF checks each
 POST's Referer strictly. Anna and Bram register, Anna logs out and in again, they pair with
 the code, Anna's answer autosaves, both agree to every clause and sign, and the PDF downloads.
-Quick exit sends no Referer to the site it opens.
+Quick exit sends no Referer to the site it opens, and the browser honours its
+Clear-Site-Data over HTTPS.
 """
 
 import ipaddress
@@ -35,7 +36,8 @@ from tests.browser.test_signing import draw_with_mouse, start_and_agree
 pytestmark = pytest.mark.browser
 
 NGINX = Path("/usr/sbin/nginx")
-QUICK_EXIT_URL = "https://www.wikipedia.org/"
+# What the stand-in neutral site (the second server below) saw: the Referer of each visit.
+NEUTRAL = {}
 
 NGINX_CONF = """
 daemon off;
@@ -45,6 +47,7 @@ error_log {tmp}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
     access_log off;
+    log_format referer "$http_referer";
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -59,6 +62,16 @@ http {{
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+    server {{  # the neutral site quick exit leads to, another origin over TLS
+        listen 127.0.0.1:{neutral_port} ssl;
+        ssl_certificate {tmp}/cert.pem;
+        ssl_certificate_key {tmp}/key.pem;
+        access_log {tmp}/neutral.log referer;
+        location / {{
+            default_type text/html;
+            return 200 "<!doctype html><title>Weather</title><p>Sunny spells.</p>";
         }}
     }}
 }}
@@ -122,21 +135,24 @@ def https_url(browser, request, tmp_path_factory, database_url_factory):
             pytest.fail(f"CI is set, so this test may not be skipped: {message}", pytrace=False)
         pytest.skip(message)
 
-    port = _free_port()
+    port, neutral_port = _free_port(), _free_port()
     base_url = f"https://127.0.0.1:{port}"
+    tmp = tmp_path_factory.mktemp("nginx")
+    NEUTRAL.update(url=f"https://127.0.0.1:{neutral_port}/", log=tmp / "neutral.log")
     app = live_app(
         request,
         tmp_path_factory,
         database_url_factory,
         TRUST_PROXY=1,
         PUBLIC_URL=base_url,
-        QUICK_EXIT_URL=QUICK_EXIT_URL,
+        QUICK_EXIT_URL=NEUTRAL["url"],
     )
-    tmp = tmp_path_factory.mktemp("nginx")
     _write_certificate(tmp)
     with serving(app) as upstream:
         config = tmp / "nginx.conf"
-        config.write_text(NGINX_CONF.format(tmp=tmp, port=port, upstream=upstream))
+        config.write_text(
+            NGINX_CONF.format(tmp=tmp, port=port, neutral_port=neutral_port, upstream=upstream)
+        )
         error_log = tmp / "error.log"
         process = subprocess.Popen(
             [str(NGINX), "-p", str(tmp), "-c", str(config), "-e", str(error_log)],
@@ -203,20 +219,10 @@ def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):
     follow(bram, SUBMIT)
     expect(bram.locator("main")).to_contain_text("Anna")
 
-    # Autosave posts with fetch and the CSRF header; quick exit then leaves without a Referer.
+    # Autosave posts with fetch and the CSRF header.
     open_page(anna, "/reflection/prompts/what-i-feel")
     anna.locator("#text").fill("Said over HTTPS.")
     expect(anna.locator("#save-status")).to_have_text("Saved")
-    referers = []
-
-    def neutral_page(route):
-        referers.append(route.request.header_value("referer"))
-        route.fulfill(body="<title>Wikipedia</title>", content_type="text/html")
-
-    anna.route(f"{QUICK_EXIT_URL}**", neutral_page)
-    with anna.expect_navigation():
-        anna.locator(".quick-exit").click()
-    assert referers == [None], referers
 
     start_and_agree(anna, bram)
 
@@ -233,3 +239,17 @@ def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):
     for page in (anna, bram):
         session = [c for c in page.context.cookies() if c["name"] == "session"]
         assert session and session[0]["secure"], session
+
+    # Quick exit through the proxy: the neutral site gets no Referer, the browser honours
+    # Clear-Site-Data over HTTPS (no cookie of Duet's is left), and Back is signed out.
+    open_page(anna, "/reflection/prompts/what-i-feel")
+    with anna.expect_navigation(url=NEUTRAL["url"]):
+        anna.locator("[data-quick-exit]").click()
+    expect(anna).to_have_title("Weather")
+    # The page itself came without a Referer; later lines are its own favicon's request.
+    referers = NEUTRAL["log"].read_text().split()
+    assert referers[0] == "-" and not [r for r in referers if r.startswith(https_url)], referers
+    assert not [c for c in anna.context.cookies(https_url)], anna.context.cookies(https_url)
+    anna.go_back()
+    assert anna.url == f"{https_url}/login", anna.url
+    expect(anna.locator("body")).not_to_contain_text("Said over HTTPS.")

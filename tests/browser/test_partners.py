@@ -54,10 +54,15 @@ def logged_out_tour(page, check, lang: str) -> str:
 
 
 def keyboard_from_the_top(page, screenshot):
-    """Tab first reaches the skip link, visibly; following it lands the next Tab in main."""
+    """Tab first reaches quick exit, then the skip link, visibly; following it lands the
+    next Tab in main."""
     page.keyboard.press("Tab")
     focus = page.evaluate(FOCUS_STATE)
-    assert "skip-link" in focus["className"], f"first Tab went to {focus}"
+    assert "quick-exit" in focus["className"], f"first Tab went to {focus}"
+    assert focus["outlineStyle"] != "none" and focus["outlineWidth"] >= 2, focus
+    page.keyboard.press("Tab")
+    focus = page.evaluate(FOCUS_STATE)
+    assert "skip-link" in focus["className"], f"second Tab went to {focus}"
     assert focus["outlineStyle"] != "none" and focus["outlineWidth"] >= 2, focus
     viewport = page.viewport_size
     assert focus["left"] >= 0 and focus["right"] <= viewport["width"], focus
