@@ -125,6 +125,14 @@ def from_environment(instance_path: Path) -> dict:
         # A PKCS#12 file to seal PDFs with; without it a key is made in the instance folder.
         "SEAL_PKCS12_PATH": os.environ.get("SEAL_PKCS12_PATH"),
         "SEAL_PKCS12_PASSPHRASE": os.environ.get("SEAL_PKCS12_PASSPHRASE"),
+        # An RFC 3161 time-stamping service: each seal then carries a time it vouches for
+        # (PAdES B-T). When it fails or is slower than the timeout (seconds), the seal is
+        # made without one (B-B) and the log says why.
+        "SEAL_TIMESTAMP_URL": os.environ.get("SEAL_TIMESTAMP_URL") or None,
+        "SEAL_TIMESTAMP_TIMEOUT": _seconds("SEAL_TIMESTAMP_TIMEOUT", 10),
+        # A PEM file with the root certificate(s) of that service; the verify page calls a
+        # time confirmed only when the service's certificate leads to one of them.
+        "SEAL_TIMESTAMP_TRUST": os.environ.get("SEAL_TIMESTAMP_TRUST") or None,
         # Where "Quick exit" leads: a neutral page, opened in place of the current one.
         "QUICK_EXIT_URL": os.environ.get("QUICK_EXIT_URL", "https://www.wikipedia.org/"),
         # Without a mail server, messages go to the log so development needs no SMTP.

@@ -43,6 +43,7 @@ from fontTools.ttLib import TTFont
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -118,6 +119,13 @@ class Verification:
     sealed_at: dt.datetime | None = None
     partners: tuple[str, ...] = ()
     fingerprint: str | None = None
+    # PAdES level of a genuine seal: "B-T" when it carries an intact time-stamp token over
+    # its signature, else "B-B" (the time is the server's own clock).
+    level: Literal["B-B", "B-T"] | None = None
+    timestamp_at: dt.datetime | None = None  # the token's time (UTC)
+    # The token's service leads to a root in SEAL_TIMESTAMP_TRUST: only then is the time
+    # called confirmed.
+    timestamp_trusted: bool = False
 
 
 # --- Rendering ---------------------------------------------------------------------------
@@ -500,15 +508,89 @@ def _outside_event_loop(function, *args, **kwargs):
         return pool.submit(function, *args, **kwargs).result()
 
 
-def seal_pdf(pdf: bytes, sealer: Sealer) -> bytes:
-    """A PAdES B-B signature over the whole document, as an incremental update."""
+@dataclass(frozen=True)
+class TimestampService:
+    """An RFC 3161 time-stamping service that vouches for the time of each seal."""
+
+    url: str
+    timeout: float = 10  # seconds, for each request (a seal makes two)
+
+
+class TimestampFailed(Exception):
+    """The time-stamping service gave no usable token."""
+
+
+class _Timestamper(HTTPTimeStamper):
+    """pyHanko's HTTP client, with anything that goes wrong marked as the service's doing.
+
+    pyHanko checks the answer's status and nonce; a token for another digest would be a
+    B-T seal whose time vouches for nothing, so that is checked here too.
+    """
+
+    async def async_timestamp(self, message_digest, md_algorithm):
+        try:
+            token = await super().async_timestamp(message_digest, md_algorithm)
+            content = token["content"]["encap_content_info"]["content"].parsed
+            imprint = content["message_imprint"]
+            if (
+                imprint["hash_algorithm"]["algorithm"].native != md_algorithm
+                or imprint["hashed_message"].native != message_digest
+                or content["gen_time"].native is None
+            ):
+                raise ValueError("the token is not for the digest that was sent")
+            return token
+        except Exception as error:
+            raise TimestampFailed(_why(error)) from error
+
+
+def _why(error: BaseException) -> str:
+    """The error and its causes in one line, e.g. 'TimestampRequestError: ...; TimeoutError'."""
+    parts = []
+    while error is not None and len(parts) < 4:
+        parts.append(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+        error = error.__cause__
+    return "; ".join(parts)
+
+
+def _public_url(url: str) -> str:
+    """The service's address without a user name, password or query, which may hold a key."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def seal_pdf(pdf: bytes, sealer: Sealer, timestamp: TimestampService | None = None) -> bytes:
+    """A PAdES signature over the whole document, as an incremental update.
+
+    With a time-stamping service the signature carries its token (B-T). When the service is
+    down, slow or answers nonsense, the document is sealed without one (B-B) and the log
+    says why: an agreement is never left unsealed for want of a trusted time.
+    """
+    if timestamp is not None:
+        timestamper = _Timestamper(timestamp.url, timeout=timestamp.timeout)
+        try:
+            return _seal(pdf, sealer, timestamper)
+        except TimestampFailed as error:
+            log.warning(
+                "Sealed without a trusted time (PAdES B-B): the time-stamping service %s "
+                "failed: %s",
+                _public_url(timestamp.url),
+                str(error).replace(timestamp.url, _public_url(timestamp.url)),
+            )
+    return _seal(pdf, sealer, None)
+
+
+def _seal(pdf: bytes, sealer: Sealer, timestamper: HTTPTimeStamper | None) -> bytes:
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     metadata = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    return _outside_event_loop(signers.sign_pdf, writer, metadata, signer=sealer.signer).getvalue()
+    return _outside_event_loop(
+        signers.sign_pdf, writer, metadata, signer=sealer.signer, timestamper=timestamper
+    ).getvalue()
 
 
 def sealed_by(pdf: bytes) -> str | None:
@@ -542,13 +624,20 @@ class VerifyBudget:
         )
 
 
-def verify_pdf(data: bytes, sealer: Sealer, budget: VerifyBudget | None = None) -> Verification:
+def verify_pdf(
+    data: bytes,
+    sealer: Sealer,
+    budget: VerifyBudget | None = None,
+    timestamp_trust: tuple[asn1_x509.Certificate, ...] = (),
+) -> Verification:
     """What an uploaded file is, judged against this instance's seal within a budget.
 
-    Never raises: an upload can be anything, and anything it breaks on is an answer too.
+    A time-stamp token's time counts as confirmed when its service's certificate leads to
+    one of `timestamp_trust` (see `read_certificates`). Never raises: an upload can be
+    anything, and anything it breaks on is an answer too.
     """
     try:
-        verdict = check_in_worker(data, sealer.certificate, budget)
+        verdict = check_in_worker(data, sealer.certificate, budget, timestamp_trust)
     except OSError:
         log.exception("The process that checks an upload could not be started")
         return Verification("unavailable")
@@ -559,11 +648,26 @@ def verify_pdf(data: bytes, sealer: Sealer, budget: VerifyBudget | None = None) 
         sealed_at=dt.datetime.fromisoformat(verdict["sealed_at"]) if verdict["sealed_at"] else None,
         partners=tuple(verdict["partners"]),
         fingerprint=verdict["fingerprint"],
+        level=verdict["level"],
+        timestamp_at=(
+            dt.datetime.fromisoformat(verdict["timestamp_at"]) if verdict["timestamp_at"] else None
+        ),
+        timestamp_trusted=verdict["timestamp_trusted"],
     )
 
 
+def read_certificates(path: Path) -> tuple[asn1_x509.Certificate, ...]:
+    """The certificates in a PEM file (SEAL_TIMESTAMP_TRUST); OSError or ValueError if none."""
+    certificates = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    der = serialization.Encoding.DER
+    return tuple(asn1_x509.Certificate.load(item.public_bytes(der)) for item in certificates)
+
+
 def check_in_worker(
-    data: bytes, certificate: asn1_x509.Certificate, budget: VerifyBudget | None = None
+    data: bytes,
+    certificate: asn1_x509.Certificate,
+    budget: VerifyBudget | None = None,
+    timestamp_trust: tuple[asn1_x509.Certificate, ...] = (),
 ) -> dict:
     """The worker's verdict on `data`, with how much memory it took (peak_kb) when it says.
 
@@ -579,6 +683,7 @@ def check_in_worker(
         f"--max-fields={budget.max_fields}",
         f"--cpu-seconds={budget.cpu_seconds}",
         f"--memory-bytes={budget.memory_bytes}",
+        *(f"--timestamp-trust={root.dump().hex()}" for root in timestamp_trust),
     ]
     over = None
     with subprocess.Popen(

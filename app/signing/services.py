@@ -57,6 +57,31 @@ def report_seal() -> None:
         sealer()
     except pdf.SealUnavailable as error:
         log.error("Duet cannot seal or verify PDFs: %s", error)
+    timestamp_trust()
+
+
+def timestamp_service() -> pdf.TimestampService | None:
+    """The time-stamping service each seal asks for a trusted time (SEAL_TIMESTAMP_URL)."""
+    url = current_app.config.get("SEAL_TIMESTAMP_URL")
+    if not url:
+        return None
+    return pdf.TimestampService(url, float(current_app.config["SEAL_TIMESTAMP_TIMEOUT"]))
+
+
+def timestamp_trust() -> tuple:
+    """The roots a time stamp's service must lead to (SEAL_TIMESTAMP_TRUST), read once per
+    process. A file that cannot be read is logged once and trusts nothing: times then show
+    as not confirmed, and seals are still checked."""
+    if "duet.timestamp_trust" not in current_app.extensions:
+        path = current_app.config.get("SEAL_TIMESTAMP_TRUST")
+        roots = ()
+        if path:
+            try:
+                roots = pdf.read_certificates(Path(path))
+            except (OSError, ValueError) as error:
+                log.error("SEAL_TIMESTAMP_TRUST: cannot read certificates from %s: %s", path, error)
+        current_app.extensions["duet.timestamp_trust"] = roots
+    return current_app.extensions["duet.timestamp_trust"]
 
 
 def load_sealer() -> pdf.Sealer:
@@ -450,7 +475,8 @@ def complete_document(agreement_id: int, library: Library) -> FinalDocument | No
     content = document_for(agreement, document, partners, active_signatures(agreement), library)
     seal = checked_sealer()
     with unlocked():
-        data = pdf.seal_pdf(pdf.render_pdf(content), seal)
+        # The time-stamping service is asked here too: never while a lock is held.
+        data = pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
     with unit_of_work():
         db.session.execute(
             update(FinalDocument)
@@ -576,7 +602,9 @@ def render_again(agreement_id: int, library: Library) -> bytes:
         raise LookupError(f"There is no final agreement with id {agreement_id}.")
     partners = db.session.get(Couple, agreement.couple_id).partners
     content = document_for(agreement, document, partners, active_signatures(agreement), library)
-    return pdf.seal_pdf(pdf.render_pdf(content), checked_sealer())
+    seal = checked_sealer()
+    with unlocked():  # no transaction stays open while the time-stamping service answers
+        return pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
 
 
 def final_versions(couple: Couple) -> list[tuple[Agreement, FinalDocument]]:

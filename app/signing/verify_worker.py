@@ -12,6 +12,7 @@ Each field is looked at once, and the check stops at the first seal by this Duet
 """
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -33,6 +34,7 @@ from pyhanko.sign.validation import (
 )
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError
 
 # Document information keys the seal covers, so verification can tell what was sealed.
 INFO_FINGERPRINT = "DuetFingerprint"
@@ -55,8 +57,16 @@ class TooComplex(Exception):
     """More form fields than a Duet agreement could have."""
 
 
-def check(data: bytes, certificate: asn1_x509.Certificate, max_fields: int) -> dict:
+def check(
+    data: bytes,
+    certificate: asn1_x509.Certificate,
+    max_fields: int,
+    timestamp_trust: tuple[asn1_x509.Certificate, ...] = (),
+) -> dict:
     """The verdict on `data`, as the JSON object the verify page reads.
+
+    `timestamp_trust` are the roots a time-stamping service's certificate must lead to for
+    its time to count as confirmed.
 
     Never raises but for MemoryError: an upload can be anything, and anything it breaks on
     is an answer too.
@@ -83,7 +93,7 @@ def check(data: bytes, certificate: asn1_x509.Certificate, max_fields: int) -> d
             continue
         signed = True
         if _signer_fingerprint(seal) == ours:
-            return _judge_ours(data, reader, seal, certificate)
+            return _judge_ours(data, reader, seal, certificate, timestamp_trust)
     return {"status": "other_signer" if signed else "unsigned"}
 
 
@@ -135,9 +145,9 @@ def _signer_fingerprint(seal: EmbeddedPdfSignature) -> str | None:
         return None
 
 
-def _judge_ours(data, reader, seal, certificate) -> dict:
+def _judge_ours(data, reader, seal, certificate, timestamp_trust) -> dict:
     try:
-        return _judge(data, reader, seal, certificate)
+        return _judge(data, reader, seal, certificate, timestamp_trust)
     except MemoryError:
         raise
     except Exception:
@@ -146,21 +156,38 @@ def _judge_ours(data, reader, seal, certificate) -> dict:
         return {"status": "altered"}
 
 
-def _judge(data: bytes, reader, seal: EmbeddedPdfSignature, certificate) -> dict:
-    """Genuine only when intact, valid and covering every byte of the file but white space."""
+def _judge(data: bytes, reader, seal: EmbeddedPdfSignature, certificate, timestamp_trust) -> dict:
+    """Genuine only when intact, valid and covering every byte of the file but white space.
+
+    A time-stamp token (PAdES B-T) sits in the signature's unsigned attributes, outside what
+    the seal signs, so it neither makes nor breaks a genuine seal: it only adds a time.
+    """
     context = ValidationContext(trust_roots=[certificate], allow_fetching=False)
+    # Only the configured roots, never the system's, and nothing fetched (no revocation).
+    timestamp_context = ValidationContext(trust_roots=list(timestamp_trust), allow_fetching=False)
     status = validate_pdf_signature(
-        seal, signer_validation_context=context, key_usage_settings=SEAL_KEY_USAGE
+        seal,
+        signer_validation_context=context,
+        ts_validation_context=timestamp_context,
+        key_usage_settings=SEAL_KEY_USAGE,
     )
-    if not status.bottom_line or not _covers_the_file(status.coverage, seal, data):
+    token = status.timestamp_validity
+    # pyHanko's bottom line also asks a token to be trusted; the seal's own verdict does not.
+    seal_only = dataclasses.replace(status, timestamp_validity=None)
+    if not seal_only.bottom_line or not _covers_the_file(status.coverage, seal, data):
         return {"status": "altered"}
     info = reader.get_historical_resolver(seal.signed_revision).trailer_view["/Info"]
     sealed_at = seal.self_reported_timestamp
+    # Intact and valid: signed by the certificate it names, over this seal's signature.
+    stamped = token is not None and token.intact and token.valid
     return {
         "status": "genuine",
         "sealed_at": sealed_at.astimezone(dt.UTC).isoformat() if sealed_at else None,
         "partners": list(json.loads(str(info["/" + INFO_PARTNERS]))),
         "fingerprint": str(info["/" + INFO_FINGERPRINT]),
+        "level": "B-T" if stamped else "B-B",
+        "timestamp_at": token.timestamp.astimezone(dt.UTC).isoformat() if stamped else None,
+        "timestamp_trusted": bool(stamped and token.trusted),
     }
 
 
@@ -218,6 +245,17 @@ class _FirstRecords(logging.Filter):
         return self.left >= 0
 
 
+class _UntrustedTimestamps(logging.Filter):
+    """Drops pyHanko's warning (with its traceback) that a certificate has no path to a root.
+
+    Our seal's certificate is its own root, so only a time-stamping service's can have none:
+    expected without SEAL_TIMESTAMP_TRUST, and the page says so already.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], PathBuildingError))
+
+
 def _limit(cpu_seconds: float, memory_bytes: int) -> None:
     """The budget: address space, CPU time (a timer, and the kernel's limit behind it)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
@@ -238,15 +276,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-fields", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=float, required=True)
     parser.add_argument("--memory-bytes", type=int, required=True)
+    parser.add_argument(
+        "--timestamp-trust",
+        action="append",
+        default=[],
+        help="a root certificate of the time-stamping service, DER hex (repeatable)",
+    )
     arguments = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_UntrustedTimestamps())
     handler.addFilter(_FirstRecords(LOG_RECORDS))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.captureWarnings(True)
     certificate = asn1_x509.Certificate.load(bytes.fromhex(arguments.certificate))
+    timestamp_trust = tuple(
+        asn1_x509.Certificate.load(bytes.fromhex(item)) for item in arguments.timestamp_trust
+    )
     _limit(arguments.cpu_seconds, arguments.memory_bytes)
     try:
-        verdict = check(sys.stdin.buffer.read(), certificate, arguments.max_fields)
+        verdict = check(sys.stdin.buffer.read(), certificate, arguments.max_fields, timestamp_trust)
         signal.setitimer(signal.ITIMER_PROF, 0)
         _answer(verdict)
     except MemoryError:

@@ -200,7 +200,12 @@ def _verify_upload(data: bytes) -> pdf.Verification:
     except Exception:
         current_app.logger.exception("The seal could not be loaded to check an upload")
         return pdf.Verification("unavailable")
-    return pdf.verify_pdf(data, sealer, pdf.VerifyBudget.from_config(current_app.config))
+    return pdf.verify_pdf(
+        data,
+        sealer,
+        pdf.VerifyBudget.from_config(current_app.config),
+        services.timestamp_trust(),
+    )
 
 
 @bp.route("/verify", methods=["GET", "POST"])

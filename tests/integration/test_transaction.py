@@ -233,11 +233,11 @@ def _fail_once(monkeypatch):
     original = pdf.seal_pdf
     failures = []
 
-    def seal(data, sealer):
+    def seal(data, sealer, timestamp=None):
         if not failures:
             failures.append(True)
             raise RuntimeError("the process stopped while sealing")
-        return original(data, sealer)
+        return original(data, sealer, timestamp)
 
     monkeypatch.setattr(pdf, "seal_pdf", seal)
 
@@ -288,12 +288,12 @@ def test_two_completions_at_once_store_one_pdf(agreed, app, monkeypatch):
     original = pdf.seal_pdf
     inner = []
 
-    def seal(data, sealer):
+    def seal(data, sealer, timestamp=None):
         if not inner:
             inner.append(None)
             inner[0] = services.complete_document(agreement_id, library()).pdf
-            return original(data, sealer) + b"\n% a second, different rendering\n"
-        return original(data, sealer)
+            return original(data, sealer, timestamp) + b"\n% a second, different rendering\n"
+        return original(data, sealer, timestamp)
 
     with app.test_request_context():
         agreement_id = db.session.scalar(select(FinalDocument.agreement_id))
