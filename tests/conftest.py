@@ -4,9 +4,12 @@ The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is 
 e.g. TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test.
 """
 
+import io
+import json
 import os
 import re
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -138,6 +141,14 @@ class Person:
 
     def join(self, code: str):
         return self.client.post("/couple/join", data={"code": code})
+
+    def export(self) -> tuple[dict, dict[str, bytes]]:
+        """The data export (a ZIP): its JSON, and every other file in it by name."""
+        response = self.client.get("/settings/export")
+        assert response.status_code == 200, response.status_code
+        with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+            files = {name: archive.read(name) for name in archive.namelist()}
+        return json.loads(files.pop("duet-my-data.json")), files
 
     def get(self, *args, **kwargs):
         return self.client.get(*args, **kwargs)

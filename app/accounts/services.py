@@ -4,7 +4,9 @@ Services take model objects and plain data, change objects and flush; the view c
 """
 
 import hashlib
+import io
 import secrets
+import zipfile
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -24,6 +26,9 @@ _signals = Namespace()
 account_deleting = _signals.signal("account-deleting")
 #: Sent with the user when they export their data; receivers return a dict to merge in.
 exporting = _signals.signal("exporting")
+#: Sent with the user when they export their data; receivers return a list of
+#: (file name, bytes) to add to the archive beside the JSON.
+exporting_files = _signals.signal("exporting-files")
 #: Sent with the user and their new `name` just before they change their display name.
 renaming = _signals.signal("renaming")
 
@@ -244,6 +249,19 @@ def export_data(user: User) -> dict:
     for _receiver, part in exporting.send(user):
         data.update(part)
     return data
+
+
+def export_archive(user: User) -> bytes:
+    """Everything Duet holds of this person, as a ZIP: `duet-my-data.json` and the files
+    features add (the signed agreements, as PDF and as text)."""
+    data = current_app.json.dumps(export_data(user), indent=2)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("duet-my-data.json", data)
+        for _receiver, files in exporting_files.send(user):
+            for name, content in files:
+                package.writestr(name, content)
+    return archive.getvalue()
 
 
 def delete_account(user: User, password: str) -> None:

@@ -223,11 +223,7 @@ def sign_out_other_devices():
 @bp.get("/settings/export")
 @login_required
 def export():
-    return attachment(
-        current_app.json.dumps(services.export_data(current_user), indent=2),
-        "application/json",
-        "duet-my-data.json",
-    )
+    return attachment(services.export_archive(current_user), "application/zip", "duet-my-data.zip")
 
 
 @bp.route("/settings/delete", methods=["GET", "POST"])

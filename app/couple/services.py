@@ -4,6 +4,7 @@ import re
 import secrets
 from datetime import datetime
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.accounts.services import account_deleting, exporting, password_matches
+from app.content import library
 from app.couple.models import Couple, LinkEndedNotice, Membership
 from app.db import as_utc, utcnow
 from app.extensions import db
@@ -18,6 +20,10 @@ from app.extensions import db
 # Read aloud without doubt: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
 CODE_LENGTH = 6
+
+_signals = Namespace()
+# Sent with the couple and the content library just before a couple ends.
+couple_ending = _signals.signal("couple-ending")
 
 
 class CoupleError(Exception):
@@ -137,6 +143,8 @@ def dissolve_couple(couple: Couple, leaving: User) -> None:
     The partner who stays is told only that the link ended, never why: leaving, deleting an
     account and anything else look the same to them (docs/safety.md). No mail is sent.
     """
+    # Each partner keeps every signed version first (app/signing: `_keep_signed_copies`).
+    couple_ending.send(couple, library=library())
     for partner in couple.partners:
         if partner.id != leaving.id:
             db.session.add(LinkEndedNotice(user_id=partner.id, partner_name=leaving.display_name))

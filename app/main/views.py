@@ -29,6 +29,7 @@ def index():
         latest=versions[0] if versions else None,
         review=signing.review_due(couple) if couple else None,
         ended=couples.link_ended_notices(current_user),
+        kept=bool(signing.kept_copies(current_user)),
         answered=sum(item.answered for item in progress),
         prompts=sum(len(item.prompts) for item in progress),
         form=ButtonForm(),

@@ -50,3 +50,27 @@ class FinalDocument(db.Model):
     seal_fingerprint: Mapped[str | None] = mapped_column(String(64))
     finalised_at: Mapped[datetime] = mapped_column(default=utcnow)
     review_on: Mapped[date]
+    # What the PDF shows, taken when the agreement became final (app/signing/snapshot.py);
+    # empty for agreements finalised before it was kept.
+    content: Mapped[dict | None] = mapped_column(JSON)
+
+
+class KeptCopy(db.Model):
+    """A signed version a person keeps once their couple has ended, whatever the other
+    partner does: the sealed PDF, or until it is rendered, what it shows.
+
+    Made for each partner when a couple ends; it goes only with its own person's account.
+    """
+
+    __tablename__ = "kept_copies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    finalised_at: Mapped[datetime]
+    review_on: Mapped[date]
+    content: Mapped[dict] = mapped_column(JSON)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seal_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    kept_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
 
 from app.accounts.models import User
-from app.accounts.services import exporting, password_matches, renaming
+from app.accounts.services import exporting, exporting_files, password_matches, renaming
+from app.content import library as current_library
 from app.content.schema import Library
 from app.couple import services as couples
 from app.couple.models import Couple
@@ -25,8 +26,8 @@ from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
 from app.filters import date as long_date
 from app.forms import has_control_characters, strip
-from app.signing import drawing, pdf
-from app.signing.models import FinalDocument, Signature
+from app.signing import drawing, pdf, snapshot
+from app.signing.models import FinalDocument, KeptCopy, Signature
 from app.transaction import after_commit, unit_of_work, unlocked
 
 log = logging.getLogger("duet.seal")
@@ -448,6 +449,10 @@ def finalise(agreement, user, partners, signatures, library) -> FinalDocument:
     )
     db.session.add(document)
     db.session.flush()
+    # What the PDF will show, as signed: a rename or a deploy after this changes nothing.
+    document.content = snapshot.to_json(
+        document_for(agreement, document, partners, signatures, library)
+    )
     agreement_id = agreement.id
     after_commit(lambda: complete_document(agreement_id, library))
     return document
@@ -462,17 +467,7 @@ def complete_document(agreement_id: int, library: Library) -> FinalDocument | No
     document = db.session.get(FinalDocument, agreement_id)
     if document is None or document.pdf is not None:
         return document
-    agreement = db.session.get(Agreement, agreement_id)
-    partners = db.session.get(Couple, agreement.couple_id).partners
-    if drafting.agreement_fingerprint(agreement, partners, library, document.review_on) != (
-        document.fingerprint
-    ):
-        # A rename or a deploy between the final signature and this rendering.
-        log.warning(
-            "Agreement %s is rendered with names or wording other than those signed.",
-            agreement_id,
-        )
-    content = document_for(agreement, document, partners, active_signatures(agreement), library)
+    content = content_of(document, library)
     seal = checked_sealer()
     with unlocked():
         # The time-stamping service is asked here too: never while a lock is held.
@@ -484,6 +479,24 @@ def complete_document(agreement_id: int, library: Library) -> FinalDocument | No
             .values(pdf=data, seal_fingerprint=seal.certificate_fingerprint)
         )
     return db.session.get(FinalDocument, agreement_id, populate_existing=True)
+
+
+def content_of(document: FinalDocument, library: Library) -> pdf.PdfAgreement:
+    """What a final agreement's PDF shows: as signed, from its snapshot; for one finalised
+    before snapshots were kept, from the agreement as it is now."""
+    if document.content is not None:
+        return snapshot.from_json(document.content)
+    agreement = db.session.get(Agreement, document.agreement_id)
+    partners = db.session.get(Couple, agreement.couple_id).partners
+    if drafting.agreement_fingerprint(agreement, partners, library, document.review_on) != (
+        document.fingerprint
+    ):
+        # A rename or a deploy between the final signature and this rendering.
+        log.warning(
+            "Agreement %s is rendered with names or wording other than those signed.",
+            agreement.id,
+        )
+    return document_for(agreement, document, partners, active_signatures(agreement), library)
 
 
 def unfinished_documents() -> list[int]:
@@ -699,6 +712,126 @@ def _void_on_rename(user: User, name: str, **_extra):
         return
     for signature in active_signatures(draft):
         _void(draft, signature, user, {"kind": "renamed", "by": name})
+
+
+# --- Copies each partner keeps -----------------------------------------------------------
+
+
+@couples.couple_ending.connect
+def _keep_signed_copies(couple: Couple, library: Library, **_extra) -> None:
+    """Before a couple ends, each partner gets their own copy of every signed version:
+    the sealed PDF if it is made, and in any case what it shows, to render it later."""
+    for agreement, document in final_versions(couple):
+        content = document.content or snapshot.to_json(content_of(document, library))
+        for partner in couple.partners:
+            db.session.add(
+                KeptCopy(
+                    user_id=partner.id,
+                    number=agreement.number,
+                    fingerprint=document.fingerprint,
+                    finalised_at=document.finalised_at,
+                    review_on=document.review_on,
+                    content=content,
+                    pdf=document.pdf,
+                    seal_fingerprint=document.seal_fingerprint,
+                )
+            )
+    db.session.flush()
+
+
+def kept_copies(user: User) -> list[KeptCopy]:
+    """The signed versions this person kept from couples that have ended, newest first."""
+    return list(
+        db.session.scalars(
+            select(KeptCopy)
+            .where(KeptCopy.user_id == user.id)
+            .order_by(KeptCopy.finalised_at.desc(), KeptCopy.id.desc())
+        )
+    )
+
+
+def kept_copy_of(user: User, copy_id: int) -> Select:
+    """One of this person's own kept copies (for `owned_or_404`)."""
+    return select(KeptCopy).where(KeptCopy.user_id == user.id, KeptCopy.id == copy_id)
+
+
+def complete_kept_copy(copy_id: int) -> KeptCopy:
+    """Render and seal a kept copy whose PDF was not made before its couple ended."""
+    copy = db.session.get(KeptCopy, copy_id)
+    if copy.pdf is not None:
+        return copy
+    content = snapshot.from_json(copy.content)
+    seal = checked_sealer()
+    with unlocked():
+        data = pdf.seal_pdf(pdf.render_pdf(content), seal)
+    with unit_of_work():
+        db.session.execute(
+            update(KeptCopy)
+            .where(KeptCopy.id == copy_id, KeptCopy.pdf.is_(None))
+            .values(pdf=data, seal_fingerprint=seal.certificate_fingerprint)
+        )
+    return db.session.get(KeptCopy, copy_id, populate_existing=True)
+
+
+def readable_text(content: pdf.PdfAgreement) -> str:
+    """A signed agreement as plain text, in its own language: what the PDF says, in order."""
+    with force_locale(content.language):
+        lines = [
+            content.title,
+            _(
+                "Between %(first)s and %(second)s",
+                first=content.partners[0],
+                second=content.partners[1],
+            ),
+            _(
+                "Version %(number)d, final on %(date)s",
+                number=content.version,
+                date=long_date(content.finalised_at),
+            ),
+            "",
+        ]
+        for number, clause in enumerate(content.clauses, start=1):
+            lines += [f"{number}. {clause.title}", clause.text, ""]
+        lines += [_("Talk about how it is going: %(date)s.", date=long_date(content.review_on)), ""]
+        for signature in content.signatures:
+            lines.append(
+                _(
+                    "Signed by %(name)s (%(full_name)s) on %(date)s",
+                    name=signature.name,
+                    full_name=signature.full_name,
+                    date=long_date(signature.signed_at),
+                )
+            )
+        lines += ["", _("Content fingerprint") + f": {content.fingerprint}", content.verify_url, ""]
+    return "\n".join(lines)
+
+
+@exporting_files.connect
+def _export_agreements(user: User, **_extra) -> list[tuple[str, bytes]]:
+    """Every signed version this person holds, as its sealed PDF and as readable text."""
+    files = []
+    couple = couples.couple_of(user)
+    library = current_library()
+    for agreement, document in final_versions(couple) if couple else []:
+        if document.pdf is None:
+            document = complete_document(agreement.id, library)
+        name = file_name(document.finalised_at, agreement.number)
+        files.append((f"agreements/{name}", document.pdf))
+        text = readable_text(content_of(document, library))
+        files.append((f"agreements/{name.removesuffix('.pdf')}.txt", text.encode("utf-8")))
+    for copy in kept_copies(user):
+        if copy.pdf is None:
+            copy = complete_kept_copy(copy.id)
+        name = file_name(copy.finalised_at, copy.number).removesuffix(".pdf") + f"-{copy.id}"
+        files.append((f"agreements/kept/{name}.pdf", copy.pdf))
+        text = readable_text(snapshot.from_json(copy.content))
+        files.append((f"agreements/kept/{name}.txt", text.encode("utf-8")))
+    return files
+
+
+def file_name(finalised_at: datetime, number: int) -> str:
+    """`duet-agreement-2026-12-01-v2.pdf`: the day it became final and its version."""
+    return f"duet-agreement-{as_utc(finalised_at).date().isoformat()}-v{number}.pdf"
 
 
 @exporting.connect

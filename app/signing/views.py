@@ -7,7 +7,7 @@ from icalendar import Event as CalendarEvent
 
 from app.content import library
 from app.couple import services as couples
-from app.couple.access import couple_or_404, owned_or_404
+from app.couple.access import couple_or_404, current_couple, owned_or_404
 from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db, limiter
@@ -116,12 +116,14 @@ def sign():
 
 
 def _versions_page(couple, status=200, refused=None):
+    """The current couple's signed versions, and every version kept from a couple that ended."""
     return (
         render_template(
             "signing/versions.html",
-            versions=services.final_versions(couple),
-            draft=drafting.current_draft(couple),
-            review=services.review_due(couple),
+            versions=services.final_versions(couple) if couple else [],
+            draft=drafting.current_draft(couple) if couple else None,
+            review=services.review_due(couple) if couple else None,
+            kept=services.kept_copies(current_user),
             refused=refused,
         ),
         status,
@@ -131,7 +133,7 @@ def _versions_page(couple, status=200, refused=None):
 @bp.get("/agreements")
 @login_required
 def versions():
-    return _versions_page(couple_or_404())
+    return _versions_page(current_couple())
 
 
 def _final_or_404(agreement_id: int):
@@ -151,7 +153,25 @@ def download(agreement_id: int):
             document = None
     if document is None or document.pdf is None:
         return render_template("signing/preparing.html"), 503, {"Retry-After": "30"}
-    return attachment(document.pdf, "application/pdf", f"duet-agreement-v{agreement.number}.pdf")
+    return attachment(
+        document.pdf, "application/pdf", services.file_name(document.finalised_at, agreement.number)
+    )
+
+
+@bp.get("/agreements/kept/<int:copy_id>/pdf")
+@login_required
+def download_kept(copy_id: int):
+    """A signed version kept from a couple that ended: this person's own copy."""
+    copy = owned_or_404(services.kept_copy_of(current_user, copy_id))
+    if copy.pdf is None:
+        try:
+            copy = services.complete_kept_copy(copy.id)
+        except Exception:
+            current_app.logger.exception("The PDF of kept copy %s could not be made.", copy.id)
+            return render_template("signing/preparing.html"), 503, {"Retry-After": "30"}
+    return attachment(
+        copy.pdf, "application/pdf", services.file_name(copy.finalised_at, copy.number)
+    )
 
 
 @bp.get("/agreements/<int:agreement_id>/review.ics")

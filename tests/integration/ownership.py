@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Device, User
 from app.couple.models import LinkEndedNotice, Membership
+from app.db import utcnow
 from app.drafting.models import Agreement, AgreementClause
 from app.extensions import db
 
@@ -45,6 +46,28 @@ def _link_ended_notice_of(owner) -> int:
         return notice.id
 
 
+def _kept_copy_of(owner) -> int:
+    """A signed version the owner kept from an earlier couple, beside the one they are in."""
+    from datetime import date
+
+    from app.signing.models import KeptCopy
+
+    with owner.app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == owner.email))
+        copy = KeptCopy(
+            user_id=user_id,
+            number=1,
+            fingerprint="0" * 64,
+            finalised_at=utcnow(),
+            review_on=date(2027, 1, 1),
+            content={"snapshot": 1},
+            pdf=b"%PDF-1.7 kept",
+        )
+        db.session.add(copy)
+        db.session.commit()
+        return copy.id
+
+
 def _final_agreement_of(owner) -> int:
     """A final, signed agreement of the owner's couple, made through the services."""
     from tests.integration.signing_helpers import finalise_through_services
@@ -57,6 +80,7 @@ OWNED_OBJECTS = {
     "clause_id": _clause_of,
     "agreement_id": _final_agreement_of,
     "notice_id": _link_ended_notice_of,
+    "copy_id": _kept_copy_of,
 }
 
 # Arguments that are not object ids, with the reason each is safe to leave out.

@@ -1,4 +1,3 @@
-import json
 import logging
 import re
 
@@ -161,13 +160,14 @@ def test_sign_out_every_other_device(person):
     assert anna.get("/settings").status_code == 200
 
 
-def test_export_is_a_json_download_of_my_data(partners):
+def test_export_is_a_zip_download_of_my_data(partners):
     anna, _bram = partners
     response = anna.get("/settings/export")
     assert response.status_code == 200
-    assert response.mimetype == "application/json"
-    assert "attachment" in response.headers["Content-Disposition"]
-    data = json.loads(response.data)
+    assert response.mimetype == "application/zip"
+    assert 'filename="duet-my-data.zip"' in response.headers["Content-Disposition"]
+    data, files = anna.export()
+    assert files == {}  # nothing signed yet
     assert data["account"]["email"] == anna.email
     assert data["couple"]["partner_display_name"] == "Bram"
     assert data["signed_in_devices"]

@@ -1,4 +1,3 @@
-import json
 import re
 
 from sqlalchemy import func, select, update
@@ -130,7 +129,7 @@ def test_leaving_explains_first_and_needs_the_password(partners):
 
 ENDED = (
     "Your link with Anna in Duet has ended. "
-    "What you made together is no longer in Duet. "
+    "What you were still drafting together is no longer in Duet. "
     "Your own answers stay with you, and you can start a new couple whenever you want. OK"
 )
 # What the partner who stays must not learn from the notice: why the link ended.
@@ -206,10 +205,10 @@ def test_dismissing_the_notice_hides_it_for_good(partners, person):
 def test_the_notice_is_in_the_export_of_the_one_who_has_it(partners):
     anna, bram = partners
     anna.post("/couple/leave", data={"password": PASSWORD})
-    exported = json.loads(bram.get("/settings/export").data)["link_ended_notices"]
+    exported = bram.export()[0]["link_ended_notices"]
     assert [notice["partner_display_name"] for notice in exported] == ["Anna"]
     assert exported[0]["ended_at"]
-    assert json.loads(anna.get("/settings/export").data)["link_ended_notices"] == []
+    assert anna.export()[0]["link_ended_notices"] == []
 
 
 def test_deleting_an_account_deletes_its_notices(partners, app):

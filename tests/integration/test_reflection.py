@@ -313,16 +313,16 @@ def test_export_holds_own_answers_and_check_only(partners):
     answer(anna, SECOND, "Anna's shared words.")
     anna.post(f"/reflection/prompts/{SECOND.id}/share")
     _check(anna, {"control": "often"}, note="Anna's note")
-    mine = json.loads(anna.get("/settings/export").data)
+    mine = anna.export()[0]
     assert {item["answer"] for item in mine["reflection_answers"]} == {
         "Anna's private words.",
         "Anna's shared words.",
     }
     assert mine["pattern_check"]["pattern"] == "control"
     assert mine["pattern_check"]["note"] == "Anna's note"
-    theirs = bram.get("/settings/export").data
-    assert b"Anna's" not in theirs
-    assert json.loads(theirs)["pattern_check"] is None
+    theirs, files = bram.export()
+    assert "Anna's" not in json.dumps(theirs) and not files
+    assert theirs["pattern_check"] is None
 
 
 def test_deleting_the_account_deletes_the_answers(person, app):

@@ -1,0 +1,74 @@
+"""What a final agreement's PDF shows, stored as JSON when it becomes final.
+
+The PDF is rendered after the commit, and a kept copy may be rendered long after the couple,
+their drafts and even one partner's account are gone. Both render from this snapshot, taken
+in the transaction that made the agreement final, so the PDF always shows the names,
+wording and signatures that were signed (docs/pdf.md, "What the PDF holds").
+"""
+
+import base64
+import datetime as dt
+
+from app.signing.pdf import AuditLine, PdfAgreement, PdfClause, PdfSignature
+
+VERSION = 1
+
+
+def to_json(content: PdfAgreement) -> dict:
+    return {
+        "snapshot": VERSION,
+        "title": content.title,
+        "language": content.language,
+        "version": content.version,
+        "partners": list(content.partners),
+        "finalised_at": content.finalised_at.isoformat(),
+        "review_on": content.review_on.isoformat(),
+        "clauses": [{"title": clause.title, "text": clause.text} for clause in content.clauses],
+        "fingerprint": content.fingerprint,
+        "signatures": [
+            {
+                "name": signature.name,
+                "full_name": signature.full_name,
+                "signed_at": signature.signed_at.isoformat(),
+                "image_png": base64.b64encode(signature.image_png).decode("ascii")
+                if signature.image_png
+                else None,
+                "typed": signature.typed,
+            }
+            for signature in content.signatures
+        ],
+        "audit": [{"at": line.at.isoformat(), "text": line.text} for line in content.audit],
+        "verify_url": content.verify_url,
+    }
+
+
+def from_json(data: dict) -> PdfAgreement:
+    if data.get("snapshot") != VERSION:
+        raise ValueError(f"unknown snapshot version {data.get('snapshot')!r}")
+    return PdfAgreement(
+        title=data["title"],
+        language=data["language"],
+        version=data["version"],
+        partners=tuple(data["partners"]),
+        finalised_at=dt.datetime.fromisoformat(data["finalised_at"]),
+        review_on=dt.date.fromisoformat(data["review_on"]),
+        clauses=tuple(
+            PdfClause(title=item["title"], text=item["text"]) for item in data["clauses"]
+        ),
+        fingerprint=data["fingerprint"],
+        signatures=tuple(
+            PdfSignature(
+                name=item["name"],
+                full_name=item["full_name"],
+                signed_at=dt.datetime.fromisoformat(item["signed_at"]),
+                image_png=base64.b64decode(item["image_png"]) if item["image_png"] else None,
+                typed=item["typed"],
+            )
+            for item in data["signatures"]
+        ),
+        audit=tuple(
+            AuditLine(at=dt.datetime.fromisoformat(item["at"]), text=item["text"])
+            for item in data["audit"]
+        ),
+        verify_url=data["verify_url"],
+    )
