@@ -6,8 +6,9 @@ pyHanko's HTTPTimeStamper talks to, answering with tokens made by pyHanko's Dumm
         tsa.root           # the root certificate that issued the TSA's certificate
         tsa.mode = "slow"  # or "garbage", "error", "html", "rejected", "other digest"
 
-It also counts the requests it answered. The root and the TSA certificate are made anew for
-each authority (RSA, which DummyTimeStamper requires).
+It counts the requests it answered, and calls `on_request` (if set) as each comes in. The
+root and the TSA certificate are made anew for each authority (RSA, which DummyTimeStamper
+requires).
 """
 
 import datetime as dt
@@ -99,6 +100,7 @@ class TestAuthority:
         )
         self.mode = "ok"
         self.requests = 0
+        self.on_request = None  # called (in the server's thread) as each request comes in
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}/tsa"
@@ -116,6 +118,8 @@ class TestAuthority:
     def answer(self, body: bytes) -> tuple[int, str, bytes]:
         """The status, content type and body this authority answers a request with."""
         self.requests += 1
+        if self.on_request is not None:
+            self.on_request()
         if self.mode == "error":
             return 500, "text/plain", b"internal error"
         if self.mode == "html":
