@@ -763,7 +763,7 @@ def complete_kept_copy(copy_id: int) -> KeptCopy:
     content = snapshot.from_json(copy.content)
     seal = checked_sealer()
     with unlocked():
-        data = pdf.seal_pdf(pdf.render_pdf(content), seal)
+        data = pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
     with unit_of_work():
         db.session.execute(
             update(KeptCopy)
