@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
@@ -46,6 +47,10 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from weasyprint import HTML
+from weasyprint import pdf as weasyprint_pdf
+from weasyprint.css import ColorProfile
+from weasyprint.text import ffi as weasyprint_ffi
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app import config as settings
@@ -63,7 +68,21 @@ SEAL_NAME = "Duet document seal"
 SEAL_YEARS = 50  # sealed agreements are kept for years; the seal must outlive them
 RETIRED_FILE = "retired"  # in the seal folder: fingerprints of identities replaced on purpose
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-HANDWRITING_FONT = STATIC / "fonts" / "caveat" / "caveat-latin-400-normal.woff"
+PDF_VARIANT = "pdf/a-3b"  # archival; tagged on top (pdf_tags), see docs/pdf.md
+FONT_FACES_MARKER = "/* font faces */"  # in agreement.css: replaced by render_html
+PDF_VERSION = "1.7"  # PDF/A-3 is PDF 1.7: the header says so, and the catalog adds no other
+OUTPUT_INTENT = "duet-srgb"  # the colour profile PDF/A asks for: WeasyPrint's sRGB, read by us
+SRGB_PROFILE = Path(weasyprint_pdf.__file__).with_name("sRGB2014.icc")
+FONT_FACES = TEMPLATES / "pdf" / "fonts.json"  # every font the PDF may use, under app/static/
+# As agreement.css lists them for the text, each family for the scripts the one before lacks.
+BODY_FAMILIES = (
+    "Source Serif 4",
+    "Noto Naskh Arabic",
+    "Noto Serif Hebrew",
+    "Noto Serif Devanagari",
+)
+# A typed signature is written in the first of these that has every letter of the name.
+HANDWRITING_FAMILIES = ("Caveat", "Playpen Sans", "Kalam", "Aref Ruqaa")
 HANDWRITING_POINTS = (12, 26)  # smallest and largest size of a typed signature
 SIGNATURE_LINE_POINTS = 200  # agreement.css: (A4 less margins less the gap) / 2 = 75 mm, 212 pt
 
@@ -184,6 +203,9 @@ def _environment(language: str) -> jinja2.Environment:
         locale=language,
     )
     environment.filters["handwriting_size"] = _handwriting_size
+    environment.filters["handwriting_family"] = lambda name: _family_stack(
+        (_handwriting_family(name),)
+    )
     environment.filters["short_time"] = lambda value: format_time(
         value, format="short", tzinfo=TIMEZONE, locale=language
     )
@@ -198,17 +220,102 @@ def _signature_image(signature: PdfSignature) -> str | None:
     return "data:image/png;base64," + base64.b64encode(signature.image_png).decode("ascii")
 
 
+@dataclass(frozen=True)
+class FontFace:
+    """One shipped font file: a family's style for one range of characters (a @font-face)."""
+
+    family: str
+    subset: str  # a range of scripts, as Fontsource cuts them: latin, latin-ext, greek, ...
+    weight: int
+    style: str
+    src: str  # relative to app/static/
+    unicode_range: str  # as CSS writes it: "U+0000-00FF,U+0131"
+
+    @functools.cached_property
+    def ranges(self) -> tuple[tuple[int, int], ...]:
+        bounds = (item.strip()[2:].split("-") for item in self.unicode_range.split(","))
+        return tuple((int(pair[0], 16), int(pair[-1], 16)) for pair in bounds)
+
+    @property
+    def css_family(self) -> str:
+        # A family name per subset: WeasyPrint embeds one PDF font per family, weight and
+        # style, so two files under one name would share (and garble) each other's glyphs.
+        return f"{self.family} {self.subset}"
+
+    def serves(self, code: int) -> bool:
+        return any(start <= code <= end for start, end in self.ranges)
+
+    @functools.cached_property
+    def advances(self) -> dict[int, float]:
+        """The characters this face draws (in its range and its font), with their widths in ems."""
+        with TTFont(STATIC / self.src) as font:
+            units, metrics = font["head"].unitsPerEm, font["hmtx"]
+            return {
+                code: metrics[glyph][0] / units
+                for code, glyph in font.getBestCmap().items()
+                if self.serves(code)
+            }
+
+
 @functools.cache
-def _handwriting_advances() -> dict[str, float]:
-    """How wide each character of the handwriting font is, in ems."""
-    with TTFont(HANDWRITING_FONT) as font:
-        units, metrics = font["head"].unitsPerEm, font["hmtx"]
-        return {chr(code): metrics[glyph][0] / units for code, glyph in font.getBestCmap().items()}
+def font_faces() -> tuple[FontFace, ...]:
+    return tuple(FontFace(**face) for face in json.loads(FONT_FACES.read_text()))
+
+
+def _faces_for(text: str) -> list[FontFace]:
+    """The faces a document with this text needs: a font is loaded only when a letter uses it."""
+    codes = {ord(character) for character in set(text)}
+    return [face for face in font_faces() if any(face.serves(code) for code in codes)]
+
+
+@functools.cache
+def _family_advances(family: str) -> dict[str, float]:
+    """What a family draws in its regular style: each character and its width in ems."""
+    advances: dict[str, float] = {}
+    for face in font_faces():
+        if face.family == family and (face.weight, face.style) == (400, "normal"):
+            for code, width in face.advances.items():
+                advances.setdefault(chr(code), width)
+    return advances
+
+
+def _drawn(character: str) -> bool:
+    """Whether a character needs a glyph: spaces, line breaks and controls need none."""
+    return not character.isspace() and unicodedata.category(character) not in ("Cc", "Cf")
+
+
+def missing_characters(text: str) -> list[str]:
+    """The characters of `text` that no shipped font draws (they would print as empty boxes)."""
+    drawn = {code for face in font_faces() for code in face.advances}
+    return sorted({ch for ch in text if _drawn(ch) and ord(ch) not in drawn})
+
+
+def _family_stack(first: tuple[str, ...] = ()) -> str:
+    """A CSS font-family list of shipped fonts only, never a generic one: `first`, then the body.
+
+    Each family is listed once per subset file, in the order of fonts.json.
+    """
+    names: dict[str, None] = {}
+    for family in (*first, *BODY_FAMILIES):
+        names |= {face.css_family: None for face in font_faces() if face.family == family}
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _handwriting_family(full_name: str) -> str:
+    """The first handwriting family that has every letter of the name, so it reads as one hand.
+
+    A name none of them covers whole (Hebrew, say) is written in the body fonts.
+    """
+    for family in HANDWRITING_FAMILIES:
+        advances = _family_advances(family)
+        if all(character in advances for character in full_name if _drawn(character)):
+            return family
+    return BODY_FAMILIES[0]
 
 
 def _handwriting_size(full_name: str) -> float:
     """Points for a typed signature: as large as fits on its line, within HANDWRITING_POINTS."""
-    advances = _handwriting_advances()
+    advances = _family_advances(_handwriting_family(full_name))
     ems = sum(advances.get(character, 0.5) for character in full_name)
     smallest, largest = HANDWRITING_POINTS
     return round(max(smallest, min(largest, SIGNATURE_LINE_POINTS / max(ems, 0.1))), 1)
@@ -227,33 +334,96 @@ def _audit_days(audit: tuple[AuditLine, ...]) -> list[tuple[dt.date, list[AuditL
     ]
 
 
+def _font_face_rules(faces: list[FontFace]) -> str:
+    return "\n".join(
+        f'@font-face {{ font-family: "{face.css_family}"; font-weight: {face.weight}; '
+        f'font-style: {face.style}; src: url("{face.src}") format("truetype"); '
+        f"unicode-range: {face.unicode_range}; }}"
+        for face in faces
+    )
+
+
 def render_html(agreement: PdfAgreement) -> str:
     if agreement.language not in LANGUAGES:
         raise ValueError(f"no PDF labels for language {agreement.language!r}")
     template = _environment(agreement.language).get_template("pdf/agreement.html")
-    return template.render(
+    html = template.render(
         agreement=agreement,
         created=agreement.finalised_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
         signatures=[(item, _signature_image(item)) for item in agreement.signatures],
         fingerprint_lines=_fingerprint_lines(agreement.fingerprint),
         audit_days=_audit_days(agreement.audit),
+        body_families=_family_stack(),
+        mono_families=_family_stack(("Source Code Pro",)),
     )
+    # Declared once the text is known: only the faces its characters need are loaded.
+    return html.replace(FONT_FACES_MARKER, _font_face_rules(_faces_for(html)), 1)
+
+
+# WeasyPrint declares the fontconfig functions it uses; ShippedFonts needs one more.
+weasyprint_ffi.ffi.cdef("FcConfig * FcConfigCreate (void);", override=True)
+
+
+class ShippedFonts(FontConfiguration):
+    """WeasyPrint's font configuration with the shipped fonts only, not the server's.
+
+    Fontconfig would otherwise fill a letter our fonts lack with whatever the server has
+    installed, so the same agreement would print differently on another server. Here such a
+    letter prints as an empty box, the same everywhere, and render_pdf logs it.
+    """
+
+    def __init__(self):
+        # As FontConfiguration.__init__ (WeasyPrint 70), with an empty configuration in place
+        # of the system's: no system fonts are scanned, which also saves time on every render.
+        self._config = weasyprint_ffi.fontconfig.FcConfigCreate()
+        self.font_map = weasyprint_ffi.ffi.gc(
+            weasyprint_ffi.pangoft2.pango_ft2_font_map_new(), weasyprint_ffi.gobject.g_object_unref
+        )
+        weasyprint_ffi.pangoft2.pango_fc_font_map_set_config(
+            weasyprint_ffi.ffi.cast("PangoFcFontMap *", self.font_map), self._config
+        )
+        weasyprint_ffi.fontconfig.FcConfigDestroy(self._config)  # the font map holds it
+        self._folder = None
+        self.strut_layouts = {}
+        self.font_features = {}
+
+
+PDF_OPTIONS = dict(
+    pdf_variant=PDF_VARIANT, pdf_version=PDF_VERSION, pdf_tags=True, output_intent=OUTPUT_INTENT
+)
+
+
+RGB = (["r"], ["g"], ["b"])  # the profile's components, as WeasyPrint names them
+
+
+def _output_profile() -> dict[str, ColorProfile]:
+    """PDF/A's output intent, the sRGB profile WeasyPrint ships.
+
+    Given here because WeasyPrint's own "srgb" intent opens the file without closing it.
+    """
+    profile = BytesIO(SRGB_PROFILE.read_bytes())
+    return {OUTPUT_INTENT: ColorProfile(profile, SRGB_PROFILE.name, "relative-colorimetric", RGB)}
 
 
 def render_pdf(agreement: PdfAgreement) -> bytes:
-    html = HTML(
-        string=render_html(agreement),
-        base_url=STATIC.as_uri() + "/",
-        url_fetcher=StaticFetcher(),
+    """The agreement as a PDF/A-3b document, tagged for screen readers, every font embedded."""
+    string = render_html(agreement)
+    if missing := missing_characters(string):
+        log.warning(
+            "The PDF has characters no shipped font draws: %s",
+            " ".join(f"U+{ord(character):04X}" for character in missing),
+        )
+    html = HTML(string=string, base_url=STATIC.as_uri() + "/", url_fetcher=StaticFetcher())
+    document = html.render(
+        font_config=ShippedFonts(), color_profiles=_output_profile(), **PDF_OPTIONS
     )
-    document = html.render()
     # Set here rather than as <meta> tags, which WeasyPrint would lowercase.
     document.metadata.custom = {
         INFO_FINGERPRINT: agreement.fingerprint,
         INFO_PARTNERS: json.dumps(list(agreement.partners), ensure_ascii=False),
         INFO_VERSION: str(agreement.version),
     }
-    return document.write_pdf(custom_metadata=True)
+    return document.write_pdf(custom_metadata=True, **PDF_OPTIONS)
 
 
 # --- Sealing -----------------------------------------------------------------------------
