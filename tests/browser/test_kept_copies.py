@@ -1,0 +1,68 @@
+"""My copy stays mine, on two phones: after both sign, Bram (Dutch) deletes his account;
+Anna (English) is told only that the link ended, still finds the signed version and
+downloads it, and her data download holds it as PDF and text."""
+
+import io
+import zipfile
+
+import pytest
+
+from tests.browser.conftest import RENDER_TIMEOUT_MS
+from tests.browser.pages import PASSWORD, SUBMIT, expect, follow, open_page
+from tests.browser.test_signing import couple_agreeing, draw_with_mouse
+
+pytestmark = pytest.mark.browser
+
+
+def sign(page, check, name: str, full_name: str, timeout: float | None = None):
+    open_page(page, "/agreement/sign")
+    check(page, f"kept-sign-{name}")
+    draw_with_mouse(page)
+    page.locator("#full_name").fill(full_name)
+    page.locator("#agreed").check()
+    page.locator("#password").fill(PASSWORD)
+    follow(page, SUBMIT, timeout=timeout)
+    check(page, f"kept-signed-{name}")
+
+
+def test_the_partner_who_stays_keeps_the_signed_version(new_context, check, tmp_path):
+    anna, bram = couple_agreeing(new_context, check)
+    sign(anna, check, "anna-en", "Anna de Vries")
+    sign(bram, check, "bram-nl", "Bram Jansen", timeout=RENDER_TIMEOUT_MS)
+
+    open_page(bram, "/settings/delete")
+    check(bram, "kept-delete-nl")
+    expect(bram.locator("main")).to_contain_text("elke versie die jullie allebei ondertekenden")
+    bram.locator("#password").fill(PASSWORD)
+    follow(bram, SUBMIT)
+
+    open_page(anna, "/")
+    check(anna, "kept-home-notice-en")
+    notice = anna.locator(".notice", has_text="Your link with Bram in Duet has ended.")
+    expect(notice).to_contain_text("Every version you both signed is still yours.")
+    follow(anna, '.notice a[href="/agreements"]')
+    check(anna, "kept-versions-en")
+    expect(anna.locator("main")).to_contain_text("From an earlier link")
+    expect(anna.locator("main")).to_contain_text("Version 1, with Anna & Bram")
+    with anna.expect_download(timeout=RENDER_TIMEOUT_MS) as download_info:
+        anna.locator('a[href^="/agreements/kept/"]').click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("duet-agreement-")
+    assert download.suggested_filename.endswith("-v1.pdf")
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    assert target.read_bytes().startswith(b"%PDF")
+
+    open_page(anna, "/settings")
+    check(anna, "kept-settings-en")
+    with anna.expect_download() as export_info:
+        anna.locator('a[href="/settings/export"]').click()
+    archive = tmp_path / "export.zip"
+    export_info.value.save_as(archive)
+    with zipfile.ZipFile(io.BytesIO(archive.read_bytes())) as package:
+        names = package.namelist()
+        assert "duet-my-data.json" in names
+        kept = [name for name in names if name.startswith("agreements/kept/")]
+        assert sorted(name.rsplit(".", 1)[1] for name in kept) == ["pdf", "txt"]
+        text = package.read(next(name for name in kept if name.endswith(".txt"))).decode()
+        assert "Bram Jansen" in text and "Anna de Vries" in text
