@@ -44,6 +44,7 @@ from fontTools.ttLib import TTFont
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers import constants
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from weasyprint import HTML
@@ -751,6 +752,18 @@ def seal_pdf(pdf: bytes, sealer: Sealer, timestamp: TimestampService | None = No
     return _seal(pdf, sealer, None)
 
 
+class _Pdf17Signer(signers.PdfSigner):
+    """A PAdES seal that keeps the file at PDF 1.7, as rendered (PDF/A-3 is built on 1.7).
+
+    pyHanko declares ISO/TS 32002 for a P-256 key, which raises the catalog's /Version to
+    2.0 under a 1.7 header; PAdES already covers ECDSA, so the ESIC extension is enough.
+    """
+
+    def register_extensions(self, pdf_out, *, md_algorithm):
+        pdf_out.ensure_output_version(version=(1, 7))
+        pdf_out.register_extension(constants.ESIC_EXTENSION_1)
+
+
 def _seal(pdf: bytes, sealer: Sealer, timestamper: HTTPTimeStamper | None) -> bytes:
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     metadata = signers.PdfSignatureMetadata(
@@ -758,9 +771,10 @@ def _seal(pdf: bytes, sealer: Sealer, timestamper: HTTPTimeStamper | None) -> by
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    return _outside_event_loop(
-        signers.sign_pdf, writer, metadata, signer=sealer.signer, timestamper=timestamper
-    ).getvalue()
+    signer = _Pdf17Signer(metadata, signer=sealer.signer, timestamper=timestamper)
+    output = BytesIO()
+    _outside_event_loop(signer.sign_pdf, writer, output=output)
+    return output.getvalue()
 
 
 def sealed_by(pdf: bytes) -> str | None:

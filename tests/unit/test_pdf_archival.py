@@ -150,9 +150,12 @@ def test_the_pdf_is_pdfa_3b_and_tagged(english):
     assert "/StructTreeRoot" in root
 
 
-def test_the_header_and_the_catalog_agree_on_the_version(english):
+def test_the_header_and_the_catalog_agree_on_the_version(english, sealed):
     assert english.startswith(b"%PDF-1.7\n")
     assert "/Version" not in PdfFileReader(io.BytesIO(english)).root
+    # The seal keeps it at 1.7 too (pyHanko would declare 2.0 for the P-256 key).
+    assert sealed.startswith(b"%PDF-1.7\n")
+    assert PdfFileReader(io.BytesIO(sealed)).root.get("/Version") in (None, "/1.7")
 
 
 def figures(node) -> list:
