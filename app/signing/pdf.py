@@ -146,6 +146,11 @@ class Verification:
     # The token's service leads to a root in SEAL_TIMESTAMP_TRUST: only then is the time
     # called confirmed.
     timestamp_trusted: bool = False
+    document_id: str | None = None  # DUET-XXXX-XXXX-XXXX; older PDFs have none
+    version: int | None = None
+    signed_names: tuple[str, ...] = ()  # the full names typed when signing; older PDFs: none
+    # SHA-256 of the DER of the certificate that sealed the file (for a genuine one, ours).
+    seal_certificate: str | None = None
 
 
 # --- Rendering ---------------------------------------------------------------------------
@@ -837,6 +842,10 @@ def verify_pdf(
             dt.datetime.fromisoformat(verdict["timestamp_at"]) if verdict["timestamp_at"] else None
         ),
         timestamp_trusted=verdict["timestamp_trusted"],
+        document_id=verdict["document_id"],
+        version=verdict["version"],
+        signed_names=tuple(verdict["signed_names"]),
+        seal_certificate=verdict["seal_certificate"],
     )
 
 

@@ -40,6 +40,12 @@ from pyhanko_certvalidator.errors import PathBuildingError
 INFO_FINGERPRINT = "DuetFingerprint"
 INFO_PARTNERS = "DuetPartners"
 INFO_VERSION = "DuetVersion"
+# Written by newer PDFs only: older ones are still genuine, with less to show.
+INFO_DOCUMENT_ID = "DuetDocumentID"  # DUET-XXXX-XXXX-XXXX
+INFO_SIGNED_NAMES = "DuetSignedNames"  # JSON list: the full names typed when signing
+
+# A document ID or a signed full name longer than this is not one Duet writes.
+INFO_TEXT_CHARS = 200
 
 # Our own certificate has both usages; a PKCS#12 one from a CA may have only one of them.
 SEAL_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
@@ -176,6 +182,8 @@ def _judge(data: bytes, reader, seal: EmbeddedPdfSignature, certificate, timesta
     seal_only = dataclasses.replace(status, timestamp_validity=None)
     if not seal_only.bottom_line or not _covers_the_file(status.coverage, seal, data):
         return {"status": "altered"}
+    # Everything shown comes from the revision the seal signs, or the seal itself: never
+    # from bytes after it (there are none but white space, or the file is not genuine).
     info = reader.get_historical_resolver(seal.signed_revision).trailer_view["/Info"]
     sealed_at = seal.self_reported_timestamp
     # Intact and valid: signed by the certificate it names, over this seal's signature.
@@ -185,10 +193,41 @@ def _judge(data: bytes, reader, seal: EmbeddedPdfSignature, certificate, timesta
         "sealed_at": sealed_at.astimezone(dt.UTC).isoformat() if sealed_at else None,
         "partners": list(json.loads(str(info["/" + INFO_PARTNERS]))),
         "fingerprint": str(info["/" + INFO_FINGERPRINT]),
+        "document_id": _text(info.get("/" + INFO_DOCUMENT_ID)),
+        "version": _version(info.get("/" + INFO_VERSION)),
+        "signed_names": _names(info.get("/" + INFO_SIGNED_NAMES)),
+        "seal_certificate": _signer_fingerprint(seal),
         "level": "B-T" if stamped else "B-B",
         "timestamp_at": token.timestamp.astimezone(dt.UTC).isoformat() if stamped else None,
         "timestamp_trusted": bool(stamped and token.trusted),
     }
+
+
+def _text(value, limit: int = INFO_TEXT_CHARS) -> str | None:
+    """A text entry of the document information, or None when absent, empty or too long."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    return text if 0 < len(text) <= limit else None
+
+
+def _version(value) -> int | None:
+    text = _text(value)
+    return int(text) if text and text.isdigit() and len(text) < 10 else None
+
+
+def _names(value) -> list[str]:
+    """The signed full names, in signing order; none when the entry is absent or odd."""
+    text = _text(value, limit=3 * INFO_TEXT_CHARS)
+    try:
+        names = json.loads(text) if text else []
+    except ValueError:
+        return []
+    if not isinstance(names, list) or len(names) > 2:
+        return []
+    if not all(isinstance(name, str) and 0 < len(name) <= INFO_TEXT_CHARS for name in names):
+        return []
+    return names
 
 
 def _covers_the_file(coverage, seal: EmbeddedPdfSignature, data: bytes) -> bool:

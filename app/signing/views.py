@@ -1,4 +1,5 @@
 import click
+from asn1crypto import pem
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -244,7 +245,57 @@ def verify():
         status = 400
     else:
         status = VERIFY_STATUS.get(result.status, 200) if result else 200
-    return render_template("signing/verify.html", form=form, result=result), status
+    return (
+        render_template(
+            "signing/verify.html", form=form, result=result, seal_certificate=_our_fingerprint()
+        ),
+        status,
+    )
+
+
+def _our_fingerprint() -> str | None:
+    """This installation's seal certificate (SHA-256 of its DER), for "check it yourself"."""
+    try:
+        return services.sealer().certificate_fingerprint
+    except pdf.SealUnavailable:
+        return None  # logged at start-up (report_seal); the page then shows no link
+
+
+SEAL_CERTIFICATE_MAX_AGE = 300  # seconds: a replaced seal shows within minutes
+
+
+@bp.get("/verify/seal-certificate.pem")
+def seal_certificate():
+    """This installation's seal certificate, for checking a PDF with other tools."""
+    return _seal_certificate("pem")
+
+
+@bp.get("/verify/seal-certificate.cer")
+def seal_certificate_der():
+    """The same certificate as DER, which a double click opens in most systems' viewers."""
+    return _seal_certificate("cer")
+
+
+def _seal_certificate(extension: str):
+    try:
+        der = services.sealer().certificate.dump()
+    except pdf.SealUnavailable:
+        response = current_app.response_class(
+            _("The seal certificate is not available right now. Please try again later."),
+            status=503,
+            mimetype="text/plain",
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    if extension == "pem":
+        data, mimetype = pem.armor("CERTIFICATE", der), "application/x-pem-file"
+    else:
+        data, mimetype = der, "application/pkix-cert"
+    response = current_app.response_class(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="duet-seal.{extension}"'
+    # Public and the same for everyone: no cookie, nothing about the reader.
+    response.headers["Cache-Control"] = f"public, max-age={SEAL_CERTIFICATE_MAX_AGE}"
+    return response
 
 
 @bp.cli.command("finish")

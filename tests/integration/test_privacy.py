@@ -76,7 +76,8 @@ def _every_page(reader, app):
 def _readable(response) -> str:
     """A page's text; for the data export (a ZIP), the text of every file in it."""
     if response.mimetype != "application/zip":
-        return response.get_data(as_text=True)
+        # Replaced, not refused: a binary download (the seal certificate as DER) has no text.
+        return response.get_data().decode("utf-8", "replace")
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
         return "\n".join(
             archive.read(name).decode("utf-8", "replace") for name in archive.namelist()

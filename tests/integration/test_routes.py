@@ -27,6 +27,8 @@ PUBLIC_ENDPOINTS = {
     "couple.invitation",
     "reflection.help_page",
     "signing.verify",
+    "signing.seal_certificate",
+    "signing.seal_certificate_der",
 }
 
 
