@@ -3,8 +3,10 @@
 import datetime as dt
 from datetime import datetime
 
+from babel import Locale
+from babel.dates import format_date
 from flask import Flask
-from flask_babel import format_date, format_timedelta
+from flask_babel import format_timedelta, get_locale, to_user_timezone
 from flask_babel import gettext as _
 from user_agents import parse
 
@@ -24,10 +26,16 @@ def ago(moment: datetime) -> str:
     return format_timedelta(as_utc(moment) - utcnow(), add_direction=True, threshold=0.9)
 
 
+def date_locale(language: str) -> str:
+    """English dates the British way (1 December 2026, 20:15), not the US one; others as is."""
+    return "en_GB" if language == "en" else language
+
+
 def date(moment: datetime | dt.date) -> str:
     if isinstance(moment, datetime):
-        moment = as_utc(moment)
-    return format_date(moment, format="long")
+        moment = to_user_timezone(as_utc(moment))
+    locale = get_locale() or Locale("en")
+    return format_date(moment, format="long", locale=date_locale(locale.language))
 
 
 def fingerprint(value: str) -> str:
