@@ -31,6 +31,7 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import jinja2
+import segno
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from babel.dates import format_date, format_time
@@ -55,7 +56,14 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app import config as settings
-from app.signing.verify_worker import INFO_FINGERPRINT, INFO_PARTNERS, INFO_VERSION
+from app.filters import date_locale
+from app.signing.verify_worker import (
+    INFO_DOCUMENT_ID,
+    INFO_FINGERPRINT,
+    INFO_PARTNERS,
+    INFO_SIGNED_NAMES,
+    INFO_VERSION,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -87,6 +95,10 @@ HANDWRITING_FAMILIES = ("Caveat", "Playpen Sans", "Kalam", "Aref Ruqaa")
 HANDWRITING_POINTS = (12, 26)  # smallest and largest size of a typed signature
 SIGNATURE_LINE_POINTS = 200  # agreement.css: (A4 less margins less the gap) / 2 = 75 mm, 212 pt
 
+# The document ID: "DUET-" and 12 characters of Crockford's base32 in groups of four, from the
+# SHA-256 of the fingerprint and the time it became final, so each version has its own.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
 VERIFY_WORKER = Path(__file__).with_name("verify_worker.py")
 VERIFY_LOG_CHARS = 4000  # of what the worker wrote to stderr, logged once per upload
 
@@ -106,7 +118,28 @@ class PdfSignature:
 @dataclass(frozen=True)
 class AuditLine:
     at: dt.datetime
+    # A sentence with its own date and time ("Anna signed on 1 December 2026 at 20:15."),
+    # or, in agreements finalised before the trail was grouped, one without (shown beside it).
     text: str
+    # Whose line it is, to group by: None for what both did (and for every line of old ones).
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class PdfReplaces:
+    """The version a newer one replaces: its number, document ID and when it became final."""
+
+    version: int
+    document_id: str
+    finalised_at: dt.datetime
+
+
+def document_id(fingerprint: str, finalised_at: dt.datetime) -> str:
+    """`DUET-XXXX-XXXX-XXXX`: short enough to read out, and different for every version."""
+    seed = f"{fingerprint}|{finalised_at.astimezone(dt.UTC).isoformat()}"
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8]) >> 4  # 60 bits
+    characters = "".join(CROCKFORD[(number >> shift) & 31] for shift in range(55, -1, -5))
+    return "DUET-" + "-".join(characters[index : index + 4] for index in (0, 4, 8))
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,17 @@ class PdfAgreement:
     signatures: tuple[PdfSignature, PdfSignature]
     audit: tuple[AuditLine, ...]
     verify_url: str
+    # Each clause's fingerprint when the partners agreed to it, in clause order (none in
+    # agreements finalised before they were printed).
+    clause_fingerprints: tuple[str, ...] = ()
+    replaces: PdfReplaces | None = None  # from version 2 on: the version this one replaces
+    document_id: str = ""  # computed from the fingerprint and finalised_at when not given
+
+    def __post_init__(self):
+        if not self.document_id:
+            object.__setattr__(
+                self, "document_id", document_id(self.fingerprint, self.finalised_at)
+            )
 
 
 @dataclass(frozen=True)
@@ -192,6 +236,17 @@ def _local(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(TIMEZONE)
 
 
+def long_date(value: dt.datetime | dt.date, language: str) -> str:
+    """The day the British way in English (1 December 2026), or in Dutch: Amsterdam's day."""
+    day = _local(value).date() if isinstance(value, dt.datetime) else value
+    return format_date(day, format="long", locale=date_locale(language))
+
+
+def short_time(value: dt.datetime, language: str) -> str:
+    """Amsterdam time, 24-hour in both languages (20:15)."""
+    return format_time(value, format="short", tzinfo=TIMEZONE, locale=date_locale(language))
+
+
 @functools.cache
 def _environment(language: str) -> jinja2.Environment:
     """One environment per language, since installing translations changes its globals."""
@@ -203,18 +258,12 @@ def _environment(language: str) -> jinja2.Environment:
     )
     translations = Translations.load(str(TRANSLATIONS), [language])
     environment.install_gettext_translations(translations, newstyle=True)
-    environment.filters["long_date"] = lambda value: format_date(
-        _local(value).date() if isinstance(value, dt.datetime) else value,
-        format="long",
-        locale=language,
-    )
+    environment.filters["long_date"] = lambda value: long_date(value, language)
     environment.filters["handwriting_size"] = _handwriting_size
     environment.filters["handwriting_family"] = lambda name: _family_stack(
         (_handwriting_family(name),)
     )
-    environment.filters["short_time"] = lambda value: format_time(
-        value, format="short", tzinfo=TIMEZONE, locale=language
-    )
+    environment.filters["short_time"] = lambda value: short_time(value, language)
     return environment
 
 
@@ -333,6 +382,25 @@ def _fingerprint_lines(fingerprint: str) -> tuple[str, str]:
     return " ".join(groups[:8]), " ".join(groups[8:])
 
 
+def _qr_code(url: str) -> str:
+    """The verify page's address as a QR code: an SVG `data:` URL, drawn as vector paths.
+
+    Error correction M; black on transparent, no text, so nothing in it troubles PDF/A.
+    """
+    code = segno.make(url, error="m", micro=False)
+    return code.svg_data_uri(scale=1, border=4, dark="#000", light=None, omitsize=False)
+
+
+def _audit_groups(audit: tuple[AuditLine, ...]) -> list[tuple[str | None, list[AuditLine]]]:
+    """Each person's lines together, in the order they first appear; what both did last."""
+    people: dict[str | None, list[AuditLine]] = {}
+    for line in audit:
+        if line.person is not None:
+            people.setdefault(line.person, []).append(line)
+    shared = [line for line in audit if line.person is None]
+    return [*people.items(), *([(None, shared)] if shared else [])]
+
+
 def _audit_days(audit: tuple[AuditLine, ...]) -> list[tuple[dt.date, list[AuditLine]]]:
     """Consecutive lines grouped under the Amsterdam day they happened on."""
     return [
@@ -358,7 +426,13 @@ def render_html(agreement: PdfAgreement) -> str:
         created=agreement.finalised_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
         signatures=[(item, _signature_image(item)) for item in agreement.signatures],
         fingerprint_lines=_fingerprint_lines(agreement.fingerprint),
+        # Agreements finalised before the trail was grouped have no person on any line:
+        # they print as they did, a line per event beside its time, by day.
+        audit_groups=_audit_groups(agreement.audit)
+        if any(line.person for line in agreement.audit)
+        else None,
         audit_days=_audit_days(agreement.audit),
+        qr_code=_qr_code(agreement.verify_url),
         body_families=_family_stack(),
         mono_families=_family_stack(("Source Code Pro",)),
     )
@@ -428,6 +502,10 @@ def render_pdf(agreement: PdfAgreement) -> bytes:
         INFO_FINGERPRINT: agreement.fingerprint,
         INFO_PARTNERS: json.dumps(list(agreement.partners), ensure_ascii=False),
         INFO_VERSION: str(agreement.version),
+        INFO_DOCUMENT_ID: agreement.document_id,
+        INFO_SIGNED_NAMES: json.dumps(
+            [signature.full_name for signature in agreement.signatures], ensure_ascii=False
+        ),
     }
     return document.write_pdf(custom_metadata=True, **PDF_OPTIONS)
 

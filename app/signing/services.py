@@ -9,11 +9,13 @@ import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from babel.lists import format_list
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
 
+from app import filters
 from app.accounts.models import User
 from app.accounts.services import exporting, exporting_files, password_matches, renaming
 from app.content import library as current_library
@@ -31,6 +33,9 @@ from app.signing.models import FinalDocument, KeptCopy, Signature
 from app.transaction import after_commit, unit_of_work, unlocked
 
 log = logging.getLogger("duet.seal")
+
+# What the audit trail counts as changes to the text (taking back a yes is told apart).
+CHANGES = drafting.CONTENT_CHANGES - {"withdrew"}
 
 
 class SigningError(Exception):
@@ -538,11 +543,48 @@ def document_for(agreement, document, partners, signatures, library) -> pdf.PdfA
             ),
             audit=tuple(audit_trail(agreement, by_id, signatures, library, document)),
             verify_url=current_app.config["PUBLIC_URL"].rstrip("/") + "/verify",
+            clause_fingerprints=tuple(
+                _agreed_fingerprint(clause, library, language)
+                for clause in drafting.active_clauses(agreement)
+            ),
+            replaces=_replaced_version(agreement),
         )
 
 
+def _agreed_fingerprint(clause: AgreementClause, library: Library, language: str) -> str:
+    """The clause's fingerprint as both agreed to it (a change takes every yes back)."""
+    agreed = sorted(clause.approvals, key=lambda approval: approval.created_at)
+    return (
+        agreed[0].clause_fingerprint
+        if agreed
+        else drafting.clause_fingerprint(clause, library, language)
+    )
+
+
+def _replaced_version(agreement: Agreement) -> pdf.PdfReplaces | None:
+    """The couple's final version before this one, which this one replaces."""
+    row = db.session.execute(
+        select(Agreement.number, FinalDocument)
+        .join(FinalDocument, FinalDocument.agreement_id == Agreement.id)
+        .where(Agreement.couple_id == agreement.couple_id, Agreement.number < agreement.number)
+        .order_by(Agreement.number.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    number, document = row
+    finalised_at = as_utc(document.finalised_at)
+    return pdf.PdfReplaces(
+        version=number,
+        document_id=pdf.document_id(document.fingerprint, finalised_at),
+        finalised_at=finalised_at,
+    )
+
+
 def audit_trail(agreement, people: dict, signatures, library, document) -> list[pdf.AuditLine]:
-    """Times and names only: no addresses or device data, since partners may share devices."""
+    """Per person, in plain sentences with their day and time: who started, changed, agreed
+    and signed. Times and names only: no addresses or device data, since partners may share
+    devices. The fingerprints are printed apart, under "Technical details"."""
     language = agreement.language
     events = list(
         db.session.scalars(
@@ -550,58 +592,122 @@ def audit_trail(agreement, people: dict, signatures, library, document) -> list[
         )
     )
     name = lambda user_id: people[user_id].display_name if user_id in people else _("Someone")  # noqa: E731
+
+    def when(moment) -> dict[str, str]:
+        moment = as_utc(moment)
+        return {"date": pdf.long_date(moment, language), "time": pdf.short_time(moment, language)}
+
     lines = []
-    started = next((event for event in events if event.kind == "started"), events[0])
-    lines.append(
-        pdf.AuditLine(
-            as_utc(started.created_at), _("%(name)s started drafting.", name=name(started.user_id))
-        )
-    )
-    changes = sum(1 for event in events if event.kind in drafting.CONTENT_CHANGES)
-    lines.append(
-        pdf.AuditLine(
-            as_utc(started.created_at),
-            ngettext(
-                "%(num)d change was made while drafting.",
-                "%(num)d changes were made while drafting.",
-                changes,
-            ),
-        )
-    )
+    started = next((event for event in events if event.kind in ("started", "revised")), None)
+    if started is not None:
+        who, at = name(started.user_id), when(started.created_at)
+        if started.kind == "revised":
+            previous = started.details.get("previous")
+            text = _(
+                "%(name)s started this version from version %(previous)s on %(date)s at %(time)s.",
+                name=who,
+                previous=previous,
+                **at,
+            )
+        else:
+            text = _("%(name)s started drafting on %(date)s at %(time)s.", name=who, **at)
+        lines.append(pdf.AuditLine(as_utc(started.created_at), text, who))
+    for user_id in dict.fromkeys(event.user_id for event in events):
+        who = name(user_id)
+        own = [event for event in events if event.user_id == user_id]
+        if changes := [event for event in own if event.kind in CHANGES]:
+            last = changes[-1].created_at
+            text = ngettext(
+                "%(name)s made %(num)d change while drafting, on %(date)s at %(time)s.",
+                "%(name)s made %(num)d changes while drafting, the last on %(date)s at %(time)s.",
+                len(changes),
+                name=who,
+                **when(last),
+            )
+            lines.append(pdf.AuditLine(as_utc(last), text, who))
+        if withdrawn := [event for event in own if event.kind == "withdrew"]:
+            last = withdrawn[-1].created_at
+            text = ngettext(
+                "%(name)s took back their yes to a clause once, on %(date)s at %(time)s.",
+                "%(name)s took back their yes to a clause %(num)d times, the last on %(date)s "
+                "at %(time)s.",
+                len(withdrawn),
+                name=who,
+                **when(last),
+            )
+            lines.append(pdf.AuditLine(as_utc(last), text, who))
+    clauses = drafting.active_clauses(agreement)
+    numbers = {clause.id: number for number, clause in enumerate(clauses, start=1)}
     approvals = db.session.scalars(
         select(Approval)
         .join(AgreementClause)
         .where(AgreementClause.agreement_id == agreement.id, AgreementClause.removed.is_(False))
         .order_by(Approval.created_at)
     )
+    # One sentence per person and Amsterdam day: "Anna agreed to all 5 clauses on ...".
+    days: dict[tuple, list[Approval]] = {}
     for approval in approvals:
-        clause = approval.clause
-        lines.append(
-            pdf.AuditLine(
-                as_utc(approval.created_at),
-                _(
-                    "%(name)s agreed to “%(title)s” (clause fingerprint %(fingerprint)s).",
-                    name=name(approval.user_id),
-                    title=drafting.clause_title(clause, library, language),
-                    fingerprint=approval.clause_fingerprint[:16],
-                ),
+        day = pdf.long_date(as_utc(approval.created_at), language)
+        days.setdefault((approval.user_id, day), []).append(approval)
+    for (user_id, _day), agreed in days.items():
+        who, last = name(user_id), agreed[-1].created_at
+        if len(agreed) == len(clauses):
+            text = ngettext(
+                "%(name)s agreed to the clause on %(date)s at %(time)s.",
+                "%(name)s agreed to all %(num)d clauses on %(date)s at %(time)s.",
+                len(agreed),
+                name=who,
+                **when(last),
             )
-        )
-    for item in signatures:
-        lines.append(
-            pdf.AuditLine(
-                as_utc(item.signed_at),
-                _(
-                    "%(name)s signed as “%(full_name)s”.",
-                    name=name(item.user_id),
-                    full_name=item.full_name,
-                ),
+        elif len(agreed) == 1:
+            text = _(
+                "%(name)s agreed to clause %(number)s, “%(title)s”, on %(date)s at %(time)s.",
+                name=who,
+                number=numbers[agreed[0].clause_id],
+                title=drafting.clause_title(agreed[0].clause, library, language),
+                **when(last),
             )
-        )
-    lines.append(
-        pdf.AuditLine(as_utc(document.finalised_at), _("Both have signed: the agreement is final."))
+        else:
+            listed = format_list(
+                [str(number) for number in sorted(numbers[item.clause_id] for item in agreed)],
+                locale=filters.date_locale(language),
+            )
+            text = _(
+                "%(name)s agreed to clauses %(numbers)s on %(date)s, the last at %(time)s.",
+                name=who,
+                numbers=listed,
+                **when(last),
+            )
+        lines.append(pdf.AuditLine(as_utc(last), text, who))
+    voided = db.session.scalars(
+        select(Signature)
+        .where(Signature.agreement_id == agreement.id, Signature.voided_at.is_not(None))
+        .order_by(Signature.signed_at)
     )
-    return sorted(lines, key=lambda line: line.at)
+    for item in voided:
+        who = name(item.user_id)
+        text = _(
+            "%(name)s signed on %(date)s at %(time)s; that signature was set aside when "
+            "the agreement changed.",
+            name=who,
+            **when(item.signed_at),
+        )
+        lines.append(pdf.AuditLine(as_utc(item.signed_at), text, who))
+    for item in signatures:
+        who = name(item.user_id)
+        text = _(
+            "%(name)s signed as “%(full_name)s” on %(date)s at %(time)s.",
+            name=who,
+            full_name=item.full_name,
+            **when(item.signed_at),
+        )
+        lines.append(pdf.AuditLine(as_utc(item.signed_at), text, who))
+    text = _(
+        "Both had signed: the agreement became final on %(date)s at %(time)s.",
+        **when(document.finalised_at),
+    )
+    lines.append(pdf.AuditLine(as_utc(document.finalised_at), text, None))
+    return sorted(lines, key=lambda item: item.at)
 
 
 def render_again(agreement_id: int, library: Library) -> bytes:
@@ -788,6 +894,7 @@ def readable_text(content: pdf.PdfAgreement) -> str:
                 number=content.version,
                 date=long_date(content.finalised_at),
             ),
+            _("Document ID %(id)s", id=content.document_id),
             "",
         ]
         for number, clause in enumerate(content.clauses, start=1):

@@ -9,9 +9,9 @@ wording and signatures that were signed (docs/pdf.md, "What the PDF holds").
 import base64
 import datetime as dt
 
-from app.signing.pdf import AuditLine, PdfAgreement, PdfClause, PdfSignature
+from app.signing.pdf import AuditLine, PdfAgreement, PdfClause, PdfReplaces, PdfSignature
 
-VERSION = 1
+VERSION = 1  # later fields are optional: a snapshot without them still reads (from_json)
 
 
 def to_json(content: PdfAgreement) -> dict:
@@ -37,14 +37,30 @@ def to_json(content: PdfAgreement) -> dict:
             }
             for signature in content.signatures
         ],
-        "audit": [{"at": line.at.isoformat(), "text": line.text} for line in content.audit],
+        "audit": [
+            {"at": line.at.isoformat(), "text": line.text, "person": line.person}
+            for line in content.audit
+        ],
         "verify_url": content.verify_url,
+        "document_id": content.document_id,
+        "clause_fingerprints": list(content.clause_fingerprints),
+        "replaces": {
+            "version": content.replaces.version,
+            "document_id": content.replaces.document_id,
+            "finalised_at": content.replaces.finalised_at.isoformat(),
+        }
+        if content.replaces
+        else None,
     }
 
 
 def from_json(data: dict) -> PdfAgreement:
+    """The agreement as snapshotted. Snapshots taken before the document ID, the replaced
+    version, the clause fingerprints and the grouped audit trail read too: the ID is
+    computed as it was then, and the rest prints as it did."""
     if data.get("snapshot") != VERSION:
         raise ValueError(f"unknown snapshot version {data.get('snapshot')!r}")
+    replaces = data.get("replaces")
     return PdfAgreement(
         title=data["title"],
         language=data["language"],
@@ -67,8 +83,21 @@ def from_json(data: dict) -> PdfAgreement:
             for item in data["signatures"]
         ),
         audit=tuple(
-            AuditLine(at=dt.datetime.fromisoformat(item["at"]), text=item["text"])
+            AuditLine(
+                at=dt.datetime.fromisoformat(item["at"]),
+                text=item["text"],
+                person=item.get("person"),
+            )
             for item in data["audit"]
         ),
         verify_url=data["verify_url"],
+        clause_fingerprints=tuple(data.get("clause_fingerprints", ())),
+        replaces=PdfReplaces(
+            version=replaces["version"],
+            document_id=replaces["document_id"],
+            finalised_at=dt.datetime.fromisoformat(replaces["finalised_at"]),
+        )
+        if replaces
+        else None,
+        document_id=data.get("document_id", ""),  # "": computed from the fingerprint and time
     )

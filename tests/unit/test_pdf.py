@@ -5,10 +5,13 @@ import datetime as dt
 import io
 import math
 import os
+import re
 import stat
 import subprocess
+from urllib.parse import unquote
 
 import pytest
+import segno
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -27,12 +30,15 @@ from app.signing.pdf import (
     ForbiddenResource,
     PdfAgreement,
     PdfClause,
+    PdfReplaces,
     PdfSignature,
     Sealer,
     SealUnavailable,
     StaticFetcher,
     _handwriting_size,
+    _qr_code,
     _self_signed,
+    document_id,
     render_pdf,
     seal_pdf,
     verify_pdf,
@@ -159,13 +165,14 @@ def test_the_english_pdf_holds_the_whole_agreement(english):
     for clause in agreement.clauses:
         assert clause.title in text
         assert " ".join(clause.text.split()) in text
-    assert "Review date" in text and "February 24, 2026" in text
+    assert "Review date" in text and "24 February 2026" in text
     assert "Anna de Vries" in text and "Bram Jansen" in text
     assert FINGERPRINT in "".join(text.split())
     assert "Check this document at https://duet.example/verify" in text
 
 
-def test_the_audit_trail_is_a_last_page_of_its_own_in_amsterdam_time(english):
+def test_an_audit_trail_from_before_grouping_is_a_last_page_by_day_in_amsterdam_time(english):
+    # make_agreement's lines name no person, as every snapshot taken before grouping.
     pages = page_count(english)
     assert pages >= 2
     assert f"Page 1 of {pages}" in pdf_text(english, page=1)
@@ -174,8 +181,8 @@ def test_the_audit_trail_is_a_last_page_of_its_own_in_amsterdam_time(english):
     assert last.startswith("Audit trail")
     assert f"Page {pages} of {pages}" in last
     # 23:30 UTC on 24 November is half past midnight on the 25th in Amsterdam.
-    assert "November 25, 2025 12:30 AM Bram signed." in last
-    assert "8:02 PM Anna started the agreement." in last
+    assert "25 November 2025 00:30 Bram signed." in last
+    assert "20:02 Anna started the agreement." in last
 
 
 def test_the_dutch_pdf_has_dutch_words_and_dates(dutch):
@@ -196,6 +203,145 @@ def test_the_pdf_metadata_names_what_was_signed(english):
     assert info["/DuetFingerprint"] == FINGERPRINT
     assert info["/DuetPartners"] == '["Anna", "Bram"]'
     assert info["/DuetVersion"] == "2"
+    assert info["/DuetDocumentID"] == make_agreement("en").document_id
+    assert info["/DuetSignedNames"] == '["Anna de Vries", "Bram Jansen"]'
+
+
+# --- A document that reads like a promise --------------------------------------------------
+
+DOCUMENT_ID = re.compile(
+    r"^DUET-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"
+)
+
+
+def test_the_document_id_is_crockford_base32_from_fingerprint_and_time():
+    finalised = dt.datetime(2026, 12, 1, 19, 15, tzinfo=UTC)
+    identifier = document_id(FINGERPRINT, finalised)
+    assert DOCUMENT_ID.match(identifier)
+    # The same agreement and moment always give the same ID, whatever the time zone says.
+    amsterdam = finalised.astimezone(dt.timezone(dt.timedelta(hours=1)))
+    assert document_id(FINGERPRINT, amsterdam) == identifier
+    assert make_agreement("en", finalised_at=finalised).document_id == identifier
+    # Each version has its own: another moment, or another text.
+    assert document_id(FINGERPRINT, finalised + dt.timedelta(seconds=1)) != identifier
+    assert document_id("0" * 64, finalised) != identifier
+    ids = {document_id(f"{index:064x}", finalised) for index in range(200)}
+    assert len(ids) == 200 and all(DOCUMENT_ID.match(item) for item in ids)
+
+
+def test_the_pdf_prints_its_document_id_and_the_preamble(english, dutch):
+    first = pdf_text(english, page=1)
+    assert f"Document ID {make_agreement('en').document_id}" in first
+    assert (
+        "This is a promise between us, not a legal contract. "
+        "When one of us slips, we repair, we don’t prosecute." in first
+    )
+    assert "Dit is een belofte tussen ons" in pdf_text(dutch, page=1)
+    # Version 2 without a known version 1 (as in an old snapshot) replaces nothing it names.
+    assert "replaces" not in pdf_text(english)
+
+
+def test_from_version_2_the_pdf_says_which_version_it_replaces():
+    previous = PdfReplaces(1, "DUET-0123-4567-89AB", dt.datetime(2025, 6, 1, 22, 30, tzinfo=UTC))
+    english = pdf_text(render_pdf(make_agreement("en", replaces=previous)), page=1)
+    # 22:30 UTC on 1 June is 2 June in Amsterdam.
+    assert "This version replaces version 1 (DUET-0123-4567-89AB), signed on 2 June 2025." in (
+        english
+    )
+    dutch = pdf_text(render_pdf(make_agreement("nl", replaces=previous)), page=1)
+    assert "versie 1 (DUET-0123-4567-89AB)" in dutch and "2 juni 2025" in dutch
+
+
+def test_english_dates_are_day_month_and_times_24_hour(english):
+    text = pdf_text(english)
+    assert "Finalised on 24 November 2025" in text
+    assert "Signed on 24 November 2025 at 21:01" in text  # 20:01 UTC, Amsterdam time
+    assert "November 24" not in text and " PM" not in text and " AM" not in text
+
+
+GROUPED = (
+    AuditLine(dt.datetime(2025, 11, 20, 19, 2, tzinfo=UTC), "Anna started drafting.", "Anna"),
+    AuditLine(dt.datetime(2025, 11, 21, 9, 0, tzinfo=UTC), "Bram agreed to all 2 clauses.", "Bram"),
+    AuditLine(dt.datetime(2025, 11, 24, 20, 1, tzinfo=UTC), "Anna signed.", "Anna"),
+    AuditLine(dt.datetime(2025, 11, 24, 20, 5, tzinfo=UTC), "Bram signed.", "Bram"),
+    AuditLine(dt.datetime(2025, 11, 24, 20, 5, tzinfo=UTC), "Both had signed.", None),
+)
+
+
+def test_the_audit_trail_groups_each_persons_sentences_and_ends_with_technical_details():
+    clause_fingerprints = ("ab" * 32, "cd" * 32)
+    agreement = make_agreement("en", audit=GROUPED, clause_fingerprints=clause_fingerprints)
+    pdf = render_pdf(agreement)
+    last = pdf_text(pdf, page=page_count(pdf)).replace("• ", "")
+    assert last.startswith("Audit trail")
+    assert (
+        "Anna Anna started drafting. Anna signed. Bram Bram agreed to all 2 clauses. "
+        "Bram signed. Together Both had signed." in last
+    )
+    technical = last[last.index("Technical details") :]
+    assert "Both had signed" not in technical
+    assert f"Document ID: {agreement.document_id}" in technical
+    assert FINGERPRINT in "".join(technical.split())
+    # In clause order (pdftotext reads the numbers column first).
+    assert f"{'ab' * 32} {'cd' * 32}" in technical
+    # The fingerprints are only there, not beside the signatures or in the sentences.
+    assert FINGERPRINT[:4] not in "".join(pdf_text(pdf, page=1).split())
+    dutch = pdf_text(render_pdf(make_agreement("nl", audit=GROUPED)))
+    assert "Samen" in dutch and "Technische details" in dutch
+
+
+def closing_page(pdf: bytes, last_title: str, signed_by: str) -> int:
+    """The page that has both the last clause's title and the signatures, or 0."""
+    for page in range(1, page_count(pdf) + 1):
+        text = pdf_text(page=page, pdf=pdf)
+        if last_title in text and signed_by in text:
+            return page
+    return 0
+
+
+@pytest.mark.parametrize("count", [5, 12])
+@pytest.mark.parametrize("language, signed_by", [("en", "Signed by"), ("nl", "Ondertekend door")])
+def test_the_signatures_are_on_the_page_of_the_last_clause(language, signed_by, count):
+    text = " ".join(CLAUSES[language][0].text.split()) + " "
+    clauses = tuple(
+        PdfClause(f"Clause {number} is here", text * (1 + number % 4))
+        for number in range(1, count + 1)
+    )
+    pdf = render_pdf(make_agreement(language, clauses=clauses, audit=GROUPED))
+    assert page_count(pdf) >= 3
+    page = closing_page(pdf, f"Clause {count} is here", signed_by)
+    assert page, "the last clause and the signatures are on different pages"
+    assert f"Clause {count - 1} is here" not in pdf_text(pdf, page=page + 1)
+
+
+def qr_cells(data_uri: str) -> set[tuple[int, int]]:
+    """The dark squares of segno's SVG path, read back from its moves and runs."""
+    svg = unquote(data_uri.split(",", 1)[1])
+    path = re.search(r' d="([^"]+)"', svg.replace("'", '"')).group(1)
+    x = y = 0.0
+    cells = set()
+    for command, numbers in re.findall(r"([MmHh])([-\d. ]+)", path):
+        values = [float(value) for value in numbers.split()]
+        if command == "M":
+            x, y = values
+        elif command == "m":
+            x, y = x + values[0], y + values[1]
+        else:
+            cells |= {(int(x) + step, int(y)) for step in range(int(values[0]))}
+            x += values[0]
+    return cells
+
+
+def test_the_qr_code_opens_the_verify_page():
+    url = "https://duet.example/verify"
+    expected = {
+        (column, row)
+        for row, line in enumerate(segno.make(url, error="m").matrix_iter(border=4))
+        for column, dark in enumerate(line)
+        if dark
+    }
+    assert qr_cells(_qr_code(url)) == expected
+    assert qr_cells(_qr_code("https://other.example/verify")) != expected
 
 
 def test_a_long_typed_name_is_written_smaller_to_fit_its_line():

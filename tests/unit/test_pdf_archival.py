@@ -169,11 +169,14 @@ def figures(node) -> list:
     return found + (figures(node["/K"]) if "/K" in node else [])
 
 
-def test_a_drawn_signature_has_a_text_alternative(english):
+def test_a_drawn_signature_and_the_qr_code_have_a_text_alternative(english):
     # Tagged, a picture without words is an empty figure to a screen reader.
     root = PdfFileReader(io.BytesIO(english)).root
-    (figure,) = figures(root["/StructTreeRoot"])
-    assert figure["/Alt"] == "Signature drawn by Anna de Vries"
+    signature, code = figures(root["/StructTreeRoot"])
+    assert signature["/Alt"] == "Signature drawn by Anna de Vries"
+    assert code["/Alt"] == (
+        "QR code that opens https://duet.example/verify, where this document can be checked"
+    )
 
 
 def test_the_dutch_pdf_says_it_is_dutch():
