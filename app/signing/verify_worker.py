@@ -176,6 +176,10 @@ def _judge(data: bytes, reader, seal: EmbeddedPdfSignature, certificate, timesta
         signer_validation_context=context,
         ts_validation_context=timestamp_context,
         key_usage_settings=SEAL_KEY_USAGE,
+        # Any revision after the seal makes the file "altered" (`_covers_the_file`), so
+        # pyHanko's analysis of what such a revision changed is never needed: on a tagged
+        # PDF it walks the whole structure tree, 0.2-0.4 s of the 0.5 s budget.
+        skip_diff=True,
     )
     token = status.timestamp_validity
     # pyHanko's bottom line also asks a token to be trusted; the seal's own verdict does not.

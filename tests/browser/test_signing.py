@@ -41,11 +41,11 @@ STROKES = (
 # --- Getting there: registered, joined, every clause agreed by both -----------------------------
 
 
-def register(page, check, email: str, name: str, lang: str):
+def register(page, check, email: str, name: str, lang: str, prefix: str = "sign"):
     open_page(page, "/register")
-    check(page, f"sign-register-{name}-{lang}")
+    check(page, f"{prefix}-register-{name}-{lang}")
     fill_registration(page, email, name)
-    check(page, f"sign-home-{name}-{lang}")
+    check(page, f"{prefix}-home-{name}-{lang}")
 
 
 def agree_to_everything(page):
@@ -69,18 +69,20 @@ def start_and_agree(anna, bram):
     agree_to_everything(bram)
 
 
-def couple_agreeing(new_context, check):
-    """Anna (English) and Bram (Dutch), joined, agreeing to every clause of the basic starter."""
+def couple_agreeing(new_context, check, prefix: str = "sign"):
+    """Anna (English) and Bram (Dutch), joined, agreeing to every clause of the basic starter.
+
+    `prefix` starts the screenshot names, so another module can use this too."""
     anna = new_context("en-GB").new_page()
-    register(anna, check, "anna.signs@example.com", "Anna", "en")
+    register(anna, check, "anna.signs@example.com", "Anna", "en", prefix)
     follow(anna, 'main form[action="/couple/new"] button')
-    check(anna, "sign-invite-en")
+    check(anna, f"{prefix}-invite-en")
     code = anna.locator(".invite-code").inner_text()
 
     bram = new_context("nl-NL").new_page()
-    register(bram, check, "bram.signs@example.com", "Bram", "nl")
+    register(bram, check, "bram.signs@example.com", "Bram", "nl", prefix)
     follow(bram, 'main a[href="/couple/join"]')
-    check(bram, "sign-join-nl")
+    check(bram, f"{prefix}-join-nl")
     bram.locator("#code").fill(code)
     follow(bram, SUBMIT)
 
@@ -88,10 +90,10 @@ def couple_agreeing(new_context, check):
     expect(bram.locator("#summary")).to_contain_text(
         "Jullie gaan allebei akkoord met elke afspraak."
     )
-    check(bram, "sign-agreed-nl")
+    check(bram, f"{prefix}-agreed-nl")
     anna.reload()
     expect(anna.locator("#summary")).to_contain_text("You both agree to every clause.")
-    check(anna, "sign-agreed-en")
+    check(anna, f"{prefix}-agreed-en")
     return anna, bram
 
 
@@ -291,7 +293,8 @@ def test_signing_downloading_and_verifying(new_context, check, screenshot, tmp_p
         with page.expect_download(timeout=RENDER_TIMEOUT_MS) as download_info:
             link.click()
         download = download_info.value
-        assert download.suggested_filename == "duet-agreement-v1.pdf"
+        # The day it became final and its version: duet-agreement-2026-12-01-v1.pdf
+        assert re.fullmatch(r"duet-agreement-\d{4}-\d\d-\d\d-v1\.pdf", download.suggested_filename)
         target = tmp_path / f"{name}.pdf"
         download.save_as(target)
         downloads[name] = target.read_bytes()
