@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from app import filters
 from app.accounts.models import User
@@ -472,18 +473,23 @@ def complete_document(agreement_id: int, library: Library) -> FinalDocument | No
     document = db.session.get(FinalDocument, agreement_id)
     if document is None or document.pdf is not None:
         return document
-    content = content_of(document, library)
+    return _seal_once(FinalDocument, agreement_id, content_of(document, library))
+
+
+def _seal_once(model, key: int, content: pdf.PdfAgreement):
+    """Render and seal `content` outside any lock, then store it on the `model` row with
+    primary key `key` only where no PDF is yet, so that two at once store one PDF."""
     seal = checked_sealer()
     with unlocked():
         # The time-stamping service is asked here too: never while a lock is held.
         data = pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
     with unit_of_work():
         db.session.execute(
-            update(FinalDocument)
-            .where(FinalDocument.agreement_id == agreement_id, FinalDocument.pdf.is_(None))
+            update(model)
+            .where(sa_inspect(model).primary_key[0] == key, model.pdf.is_(None))
             .values(pdf=data, seal_fingerprint=seal.certificate_fingerprint)
         )
-    return db.session.get(FinalDocument, agreement_id, populate_existing=True)
+    return db.session.get(model, key, populate_existing=True)
 
 
 def content_of(document: FinalDocument, library: Library) -> pdf.PdfAgreement:
@@ -866,17 +872,7 @@ def complete_kept_copy(copy_id: int) -> KeptCopy:
     copy = db.session.get(KeptCopy, copy_id)
     if copy.pdf is not None:
         return copy
-    content = snapshot.from_json(copy.content)
-    seal = checked_sealer()
-    with unlocked():
-        data = pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
-    with unit_of_work():
-        db.session.execute(
-            update(KeptCopy)
-            .where(KeptCopy.id == copy_id, KeptCopy.pdf.is_(None))
-            .values(pdf=data, seal_fingerprint=seal.certificate_fingerprint)
-        )
-    return db.session.get(KeptCopy, copy_id, populate_existing=True)
+    return _seal_once(KeptCopy, copy_id, snapshot.from_json(copy.content))
 
 
 def readable_text(content: pdf.PdfAgreement) -> str:
