@@ -13,18 +13,44 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.extensions import db, limiter
 from app.signing.pdf import Sealer, seal_folder
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+# pytest-xdist runs the suite in worker processes (gw0, gw1, ...); on PostgreSQL each works in
+# a database of its own, named after the one in TEST_DATABASE_URL (test_gw0, test_gw1, ...).
+SHARED_POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _worker_url(url: str | None) -> str | None:
+    if not (url and WORKER):
+        return url
+    shared = make_url(url)
+    own = shared.set(database=f"{shared.database}_{WORKER}")
+    return own.render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_url(SHARED_POSTGRES_URL)
 PASSWORD = "quiet evening walk"
+
+
+def _worker_database() -> None:
+    """Make this worker's own database afresh, through the shared one."""
+    name = make_url(POSTGRES_URL).database
+    engine = create_engine(SHARED_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
 
 
 def _fresh_postgres_schema() -> None:
     """Drop and recreate the public schema once per run."""
+    if POSTGRES_URL != SHARED_POSTGRES_URL:
+        _worker_database()
     engine = create_engine(POSTGRES_URL)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))

@@ -4,6 +4,7 @@ The browser tests skip when Chromium or Playwright is missing, with a hint how t
 with CI set they fail instead, so CI can never go green without them.
 """
 
+import fcntl
 import logging
 import os
 import threading
@@ -241,10 +242,23 @@ def new_context(browser, live_server, visits):
 
 
 @pytest.fixture(scope="session")
-def axe_report():
-    """The findings file, emptied once per run."""
+def run_folder(tmp_path_factory, worker_id) -> Path:
+    """A folder the whole run shares: each xdist worker's base temporary folder sits in it."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def axe_report(run_folder):
+    """The findings file, emptied once per run by whichever xdist worker comes first (under a
+    lock, so no worker's findings are wiped by another's start)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    AXE_REPORT.write_text("")
+    with (run_folder / "axe-report.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        emptied = run_folder / "axe-report-emptied"
+        if not emptied.exists():
+            AXE_REPORT.write_text("")
+            emptied.touch()
     return AXE_REPORT
 
 
@@ -266,10 +280,27 @@ def _describe(violations) -> str:
     return "\n".join(lines)
 
 
+class ScreenshotNames:
+    """Names used so far in this run, so no screenshot silently replaces another.
+
+    A name is claimed by creating a file of that name in a folder the whole run shares, so
+    two xdist workers cannot both take it either.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(exist_ok=True)
+
+    def claim(self, name: str) -> None:
+        try:
+            (self.folder / name).touch(exist_ok=False)
+        except FileExistsError:
+            pytest.fail(f"two screenshots named {name!r}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
-def screenshot_names():
-    """Names used so far in this run, so no screenshot silently replaces another."""
-    return set()
+def screenshot_names(run_folder):
+    return ScreenshotNames(run_folder / "screenshot-names")
 
 
 @pytest.fixture
@@ -281,8 +312,7 @@ def check(axe, visits, screenshot_names):
     """
 
     def run(page, name: str):
-        assert name not in screenshot_names, f"two screenshots named {name!r}"
-        screenshot_names.add(name)
+        screenshot_names.claim(name)
         page.wait_for_load_state("load")
         assert not visits.failed_responses, f"failed responses: {visits.failed_responses}"
         assert not visits.console_errors, f"browser console errors: {visits.console_errors}"
@@ -337,8 +367,7 @@ def screenshot(axe, screenshot_names):
     """screenshot(page, name): the viewport only, for a moment on a page already checked."""
 
     def take(page, name: str):
-        assert name not in screenshot_names, f"two screenshots named {name!r}"
-        screenshot_names.add(name)
+        screenshot_names.claim(name)
         page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
     return take
