@@ -12,7 +12,10 @@ import uuid
 import zipfile
 from pathlib import Path
 
+import jinja2
+import jinja2.bccache
 import pytest
+from flask import Flask
 from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
@@ -35,6 +38,38 @@ def _worker_url(url: str | None) -> str | None:
 
 POSTGRES_URL = _worker_url(SHARED_POSTGRES_URL)
 PASSWORD = "quiet evening walk"
+
+
+class _TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the whole run.
+
+    Every test builds an app of its own, and each app's Jinja environment would compile every
+    template it renders again: a tenth of the suite's time. Jinja checks each template's
+    source against its checksum, so a changed template is compiled afresh.
+    """
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if code := self.compiled.get(bucket.key):
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _TemplateCache()
+_create_jinja_environment = Flask.create_jinja_environment
+
+
+def _cached_jinja_environment(app: Flask) -> jinja2.Environment:
+    environment = _create_jinja_environment(app)
+    environment.bytecode_cache = _TEMPLATES
+    return environment
+
+
+Flask.create_jinja_environment = _cached_jinja_environment
 
 
 def _worker_database() -> None:
