@@ -1,12 +1,13 @@
 """Benchmark of the verify page's check: what each crafted upload costs, against a genuine PDF.
 
 For a genuine Duet PDF and each hostile file of tests/crafted_pdfs.py (the large ones just
-under VERIFY_MAX_BYTES), it runs the check as the verify page does (pdf.verify_pdf: a worker
-process with the VERIFY_* budget) and prints the verdict, the wall time, the worker's CPU
-time, its peak memory (VmHWM, as the worker reports it) and the ratios to the genuine PDF in
-the same run. With --before it also runs verify_pdf as it was on commit 4f1a394 (from
-`git show`, in a temporary folder, one process per file, stopped after --before-timeout
-seconds) and prints its time, peak memory and how much it logged.
+under VERIFY_MAX_BYTES), it runs the check as the verify page does (pdf.check_in_worker: a
+checker forked by the warm verify worker, with the VERIFY_* budget) and prints the verdict,
+the wall time, the checker's CPU time and peak memory (VmHWM, as the checker reports them)
+and the ratios to the genuine PDF in the same run. With --before it also runs verify_pdf as
+it was on commit 4f1a394 (from `git show`, in a temporary folder, one process per file,
+stopped after --before-timeout seconds) and prints its time, peak memory and how much it
+logged.
 
 Run from the repository root:
 
@@ -73,11 +74,6 @@ class Counting(logging.Handler):
         self.characters += len(self.format(record))
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -107,11 +103,13 @@ def measure(data: bytes, sealer, budget, repeat: int, log: Counting, quiet: floa
     for _ in range(repeat):
         wait_quiet(quiet)
         log.characters = 0
-        cpu, mine, machine = children_cpu(), own_cpu(), machine_cpu()
+        mine, machine = own_cpu(), machine_cpu()
         start = time.perf_counter()
         verdict = pdf.check_in_worker(data, sealer.certificate, budget)
         seconds = time.perf_counter() - start
-        worker = children_cpu() - cpu
+        # The checker says what it used (its parent, the warm worker, reaps it, so it never
+        # counts among this process's children).
+        worker = verdict.get("cpu_seconds", 0.0)
         others = machine_cpu() - machine - worker - (own_cpu() - mine)
         runs.append(
             {
@@ -251,18 +249,26 @@ def home_page_while_checking(instance: Path, upload: bytes, rounds: int) -> list
 
 
 def checking_now() -> int:
-    """How many verify workers this process has running."""
-    count = 0
+    """How many uploads this process has being checked: the checkers the verify worker it
+    started has forked (processes whose parent is that worker)."""
+    processes = {}  # pid: (parent pid, command line)
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
             status = (entry / "status").read_text()
             command = (entry / "cmdline").read_bytes()
-        except (OSError, NotADirectoryError):
+        except OSError:
             continue
         parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
-        if int(parent.split()[1]) == os.getpid() and pdf.VERIFY_WORKER.name.encode() in command:
-            count += 1
-    return count
+        processes[int(entry.name)] = (int(parent.split()[1]), command)
+    name = pdf.VERIFY_WORKER.name.encode()
+    serving = {
+        pid
+        for pid, (parent, command) in processes.items()
+        if parent == os.getpid() and name in command
+    }
+    return sum(1 for parent, _command in processes.values() if parent in serving)
 
 
 def megabytes(kilobytes) -> str:

@@ -7,7 +7,9 @@ An upload is judged in a process of its own with a CPU and memory budget (verify
 """
 
 import asyncio
+import atexit
 import base64
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -16,9 +18,13 @@ import logging
 import mimetypes
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -934,48 +940,156 @@ def read_certificates(path: Path) -> tuple[asn1_x509.Certificate, ...]:
     return tuple(asn1_x509.Certificate.load(item.public_bytes(der)) for item in certificates)
 
 
+class _Checkers:
+    """verify_worker.py serving in a process of its own, started on first use in each web
+    worker process (and again after it ends, or in a forked child); it forks the checkers."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._process: subprocess.Popen | None = None
+        self._control: socket.socket | None = None
+        self._errors = None
+        atexit.register(self.stop)
+
+    def send(self, request: bytes) -> socket.socket:
+        """A socket to a new checker for `request`; OSError when none can be started."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with self._lock:
+                try:
+                    socket.send_fds(self._running(), [request], [theirs.fileno()])
+                except ConnectionError:  # it ended since the last upload: start it again
+                    self._stop()
+                    socket.send_fds(self._running(), [request], [theirs.fileno()])
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return ours
+
+    def failure(self, wait_seconds: float) -> tuple[int, str] | None:
+        """How the serving process ended (exit status, what it wrote), if it did."""
+        with self._lock:
+            if self._process is None:
+                return None
+            try:
+                status = self._process.wait(timeout=wait_seconds)
+            except subprocess.TimeoutExpired:
+                return None
+            self._errors.seek(0)
+            written = self._errors.read(VERIFY_LOG_CHARS).decode(errors="replace")
+            self._stop()
+            return status, written
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _running(self) -> socket.socket:
+        key = (os.getpid(), sys.executable, str(VERIFY_WORKER))
+        if self._key == key and self._process.poll() is None:
+            return self._control
+        if self._key is not None and self._key[0] == key[0]:
+            self._stop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # Read only when the process ends; a file, so that no pipe it fills can ever block it.
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the process's life
+        try:
+            process = subprocess.Popen(
+                # -P: not the worker's own folder on sys.path, its neighbours are the app's
+                [sys.executable, "-P", str(VERIFY_WORKER), f"--serve={theirs.fileno()}"],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
+        except OSError:
+            ours.close()
+            errors.close()
+            raise
+        finally:
+            theirs.close()
+        self._key, self._process, self._control, self._errors = key, process, ours, errors
+        return ours
+
+    def _stop(self) -> None:
+        """End the serving process: it returns when its socket closes."""
+        if self._key is None or self._key[0] != os.getpid():
+            self._key = None  # a forked child leaves its parent's process alone
+            return
+        self._control.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._errors.close()
+        self._key = self._process = self._control = self._errors = None
+
+
+_CHECKERS = _Checkers()
+
+
 def check_in_worker(
     data: bytes,
     certificate: asn1_x509.Certificate,
     budget: VerifyBudget | None = None,
     timestamp_trust: tuple[asn1_x509.Certificate, ...] = (),
 ) -> dict:
-    """The worker's verdict on `data`, with how much memory it took (peak_kb) when it says.
+    """The checker's verdict on `data`, with how much memory (peak_kb) and CPU time
+    (cpu_seconds, from its fork on) it took when it says.
 
-    The worker is killed when it runs past the budget's time; what it logged, capped, is
-    logged here once.
+    The checker is killed when it runs past the budget's time; what it logged, capped, is
+    logged here once. OSError when no checker can be started.
     """
     budget = budget or VerifyBudget.from_config(settings.DEFAULTS)
-    command = [
-        sys.executable,
-        "-P",  # not the worker's own folder on sys.path: its neighbours are the app's modules
-        str(VERIFY_WORKER),
-        f"--certificate={certificate.dump().hex()}",
-        f"--max-fields={budget.max_fields}",
-        f"--cpu-seconds={budget.cpu_seconds}",
-        f"--memory-bytes={budget.memory_bytes}",
-        *(f"--timestamp-trust={root.dump().hex()}" for root in timestamp_trust),
-    ]
-    over = None
-    with subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as worker:
+    request = json.dumps(
+        {
+            "certificate": certificate.dump().hex(),
+            "max_fields": budget.max_fields,
+            "cpu_seconds": budget.cpu_seconds,
+            "memory_bytes": budget.memory_bytes,
+            "timeout_seconds": budget.timeout_seconds,
+            "timestamp_trust": [root.dump().hex() for root in timestamp_trust],
+        }
+    ).encode()
+    connection = _CHECKERS.send(request)
+    deadline = time.monotonic() + budget.timeout_seconds
+    answer, over = bytearray(), None
+    with connection:
         try:
-            out, err = worker.communicate(data, timeout=budget.timeout_seconds)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            out, err = worker.communicate()
+            connection.settimeout(budget.timeout_seconds)
+            connection.sendall(data)
+            connection.shutdown(socket.SHUT_WR)
+            while chunk := connection.recv(64 * 1024):
+                answer += chunk
+                connection.settimeout(max(deadline - time.monotonic(), 0.001))
+        except TimeoutError:
             over = "time"
-    if err:
-        log.warning("Checking an upload: %s", err[:VERIFY_LOG_CHARS].decode(errors="replace"))
+        except OSError:
+            pass  # the checker ended early: what it answered, if anything, says why
+    pid, _, rest = bytes(answer).partition(b"\n")
+    line, _, logged = rest.partition(b"\n")
+    if over and pid.isdigit():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    if logged:
+        log.warning("Checking an upload: %s", logged[:VERIFY_LOG_CHARS].decode(errors="replace"))
     try:
-        verdict = json.loads(out.split(b"\n", 1)[0])
+        verdict = json.loads(line)
     except ValueError:
         verdict = None
     if over or not isinstance(verdict, dict) or "status" not in verdict:
-        if worker.returncode > 0 and over is None:
-            log.error("The process that checks an upload failed (exit %s)", worker.returncode)
-        verdict = {"status": "uncheckable", "over": over or f"exit {worker.returncode}"}
+        # No process ID: no checker was forked, so the serving process may have ended.
+        ended = None if pid else _CHECKERS.failure(min(max(deadline - time.monotonic(), 0), 2))
+        if ended:
+            status, written = ended
+            if written:
+                log.warning("Checking an upload: %s", written)
+            log.error("The process that checks an upload failed (exit %s)", status)
+        verdict = {"status": "uncheckable", "over": over or "ended"}
     if verdict.get("over"):
         log.info("An upload was refused past its budget (%s)", verdict["over"])
     return verdict

@@ -1,10 +1,10 @@
 """Judge one uploaded PDF against this Duet's seal, in a process of its own.
 
-The verify page runs this file as a script (see `pdf.verify_pdf`): the upload on stdin, the
-verdict as one JSON object on stdout. Everything an upload can make expensive happens here,
+Each web worker starts this file once as a script (see `pdf.check_in_worker`), and it forks
+one checker per upload. Everything an upload can make expensive happens in that checker,
 under a memory limit and a CPU-time budget, so a hostile file costs at most that budget and
 never the web worker. It imports only the standard library and pyHanko, not the Duet app,
-so it starts quickly; it never touches the network.
+so a checker is small; it never touches the network.
 
 Before pyHanko parses any signature, the form is walked with a limit: a Duet agreement has
 one form field, its seal, so a file with more than a handful of fields is not one of ours.
@@ -15,13 +15,16 @@ import argparse
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import math
 import os
 import resource
 import signal
+import socket
 import sys
+import traceback
 from io import BytesIO
 
 from asn1crypto import x509 as asn1_x509
@@ -248,6 +251,20 @@ def _covers_the_file(coverage, seal: EmbeddedPdfSignature, data: bytes) -> bool:
 
 
 # --- Running as a process of its own -----------------------------------------------------
+#
+# Started once per web worker process (`pdf.check_in_worker`) as
+# `python -P verify_worker.py --serve=FD`: pyHanko is imported once, then the process waits on
+# FD, a Unix socket, for one request per upload: a JSON header with the budget, and a socket
+# of its own for the upload. For each it forks a checker, which sends its process ID, puts
+# itself under the budget, reads the upload to the end, and answers one JSON line followed by
+# what it logged. A fork costs milliseconds; starting Python and pyHanko costs over half a
+# second of CPU, which every upload paid before.
+
+REQUEST_BYTES = 256 * 1024  # a header: the certificates in hex and four numbers
+
+# Set in a checker: where its answer goes and what it logged so far.
+_reply: socket.socket | None = None
+_logged = io.StringIO()
 
 
 def _peak_kilobytes() -> int:
@@ -267,8 +284,9 @@ def _peak_kilobytes() -> int:
 
 def _answer(verdict: dict) -> None:
     verdict["peak_kb"] = _peak_kilobytes()
-    sys.stdout.write(json.dumps(verdict) + "\n")
-    sys.stdout.flush()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    verdict["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 4)
+    _reply.sendall((json.dumps(verdict) + "\n" + _logged.getvalue()).encode(errors="replace"))
 
 
 def _out_of_time(_signum, _frame) -> None:
@@ -299,51 +317,90 @@ class _UntrustedTimestamps(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], PathBuildingError))
 
 
-def _limit(cpu_seconds: float, memory_bytes: int) -> None:
-    """The budget: address space, CPU time (a timer, and the kernel's limit behind it)."""
+def _limit(cpu_seconds: float, memory_bytes: int, timeout_seconds: float) -> None:
+    """The budget: address space, CPU time (a timer, and the kernel's limit behind it), and
+    a wall-clock alarm, so that a checker nobody reads from any more never lingers."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # The kernel's limit counts start-up too and stops even code the timer cannot interrupt.
+    # The kernel's limit stops even code the timer cannot interrupt.
     used = resource.getrusage(resource.RUSAGE_SELF)
     hard_stop = math.ceil(used.ru_utime + used.ru_stime + cpu_seconds) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (hard_stop, hard_stop + 1))
     signal.signal(signal.SIGPROF, _out_of_time)
     signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
+    signal.alarm(math.ceil(timeout_seconds) + 1)
     # The web workers come first when the machine is busy.
     os.nice(10)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--certificate", required=True, help="the seal's certificate, DER hex")
-    parser.add_argument("--max-fields", type=int, required=True)
-    parser.add_argument("--cpu-seconds", type=float, required=True)
-    parser.add_argument("--memory-bytes", type=int, required=True)
-    parser.add_argument(
-        "--timestamp-trust",
-        action="append",
-        default=[],
-        help="a root certificate of the time-stamping service, DER hex (repeatable)",
-    )
-    arguments = parser.parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
+def _read_to_the_end(connection: socket.socket) -> bytes:
+    parts = []
+    while chunk := connection.recv(1024 * 1024):
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _check_one(request: dict, connection: socket.socket) -> int:
+    """In a forked checker: judge the upload on `connection` as `request` says; the exit status."""
+    global _reply
+    _reply = connection
+    connection.sendall(f"{os.getpid()}\n".encode())
+    handler = logging.StreamHandler(_logged)
     handler.addFilter(_UntrustedTimestamps())
     handler.addFilter(_FirstRecords(LOG_RECORDS))
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     logging.captureWarnings(True)
-    certificate = asn1_x509.Certificate.load(bytes.fromhex(arguments.certificate))
+    certificate = asn1_x509.Certificate.load(bytes.fromhex(request["certificate"]))
     timestamp_trust = tuple(
-        asn1_x509.Certificate.load(bytes.fromhex(item)) for item in arguments.timestamp_trust
+        asn1_x509.Certificate.load(bytes.fromhex(item)) for item in request["timestamp_trust"]
     )
-    _limit(arguments.cpu_seconds, arguments.memory_bytes)
+    _limit(request["cpu_seconds"], request["memory_bytes"], request["timeout_seconds"])
     try:
-        verdict = check(sys.stdin.buffer.read(), certificate, arguments.max_fields, timestamp_trust)
+        data = _read_to_the_end(connection)
+        verdict = check(data, certificate, request["max_fields"], timestamp_trust)
         signal.setitimer(signal.ITIMER_PROF, 0)
         _answer(verdict)
     except MemoryError:
         _answer({"status": "uncheckable", "over": "memory"})
         return EXIT_OVER_BUDGET
     return 0
+
+
+def serve(control: socket.socket) -> int:
+    """Fork a checker for each request on `control`; return when Duet closes its end."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the checkers
+    while True:
+        try:
+            message, fds, _flags, _address = socket.recv_fds(control, REQUEST_BYTES, 1)
+        except OSError:
+            return 0
+        if not message or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            if not message:
+                return 0
+            continue
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                control.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                status = _check_one(json.loads(message), socket.socket(fileno=fds[0]))
+            except Exception:
+                traceback.print_exc()
+            finally:
+                os._exit(status)
+        os.close(fds[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--serve", type=int, required=True, help="the Unix socket requests come on, as an FD"
+    )
+    arguments = parser.parse_args(argv)
+    return serve(socket.socket(fileno=arguments.serve))
 
 
 if __name__ == "__main__":

@@ -103,8 +103,9 @@ def _request(port: int, method: str, path: str, body=None, headers=None) -> tupl
 
 
 def _checking_now() -> int:
-    """How many verify workers this process has running."""
-    count = 0
+    """How many uploads this process has being checked: the checkers the verify worker it
+    started has forked (processes whose parent is that worker)."""
+    processes = {}  # pid: (parent pid, command line)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -114,9 +115,14 @@ def _checking_now() -> int:
         except OSError:
             continue
         parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
-        if int(parent.split()[1]) == os.getpid() and pdf.VERIFY_WORKER.name.encode() in command:
-            count += 1
-    return count
+        processes[int(entry.name)] = (int(parent.split()[1]), command)
+    name = pdf.VERIFY_WORKER.name.encode()
+    serving = {
+        pid
+        for pid, (parent, command) in processes.items()
+        if parent == os.getpid() and name in command
+    }
+    return sum(1 for parent, _command in processes.values() if parent in serving)
 
 
 @pytest.fixture

@@ -183,3 +183,24 @@ def test_the_worker_log_lets_only_the_first_records_through():
     first = verify_worker._FirstRecords(3)
     record = logging.LogRecord("pyhanko", logging.WARNING, __file__, 1, "odd entry", (), None)
     assert [first.filter(record) for _ in range(5)] == [True, True, True, False, False]
+
+
+# --- The warm worker ---------------------------------------------------------------------
+
+
+def test_uploads_are_checked_by_one_warm_worker_that_comes_back_when_it_ends(sealed, sealer):
+    assert check_in_worker(sealed, sealer.certificate, BUDGET)["status"] == "genuine"
+    serving = pdf._CHECKERS._process
+    assert check_in_worker(sealed, sealer.certificate, BUDGET)["status"] == "genuine"
+    assert pdf._CHECKERS._process is serving, "each upload forks from the same worker"
+    serving.kill()
+    serving.wait()
+    assert check_in_worker(sealed, sealer.certificate, BUDGET)["status"] == "genuine"
+    assert pdf._CHECKERS._process is not serving
+    assert pdf._CHECKERS._process.poll() is None
+
+
+def test_a_checker_reports_what_it_used_from_its_fork_on(sealed, sealer):
+    verdict = check_in_worker(sealed, sealer.certificate, BUDGET)
+    # Starting Python and importing pyHanko alone takes more than half a second of CPU.
+    assert 0 < verdict["cpu_seconds"] < BUDGET.cpu_seconds
