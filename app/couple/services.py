@@ -142,7 +142,19 @@ def dissolve_couple(couple: Couple, leaving: User) -> None:
 
     The partner who stays is told only that the link ended, never why: leaving, deleting an
     account and anything else look the same to them (docs/safety.md). No mail is sent.
+    Both partners may end it in the same moment (two leaves, a leave and a deletion): the
+    couple is locked and read again, and whoever comes second finds it gone.
     """
+    db.session.flush()
+    couple = db.session.execute(
+        select(Couple)
+        .where(Couple.id == couple.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if couple is None:
+        return
+    db.session.expire(couple)  # its memberships as they are now, not as first read
     # Each partner keeps every signed version first (app/signing: `_keep_signed_copies`).
     couple_ending.send(couple, library=library())
     for partner in couple.partners:

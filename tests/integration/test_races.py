@@ -2,6 +2,8 @@
 with a normal answer and never a 500 (on PostgreSQL one of them meets a unique constraint;
 the transaction boundary runs it once more, and it then sees the winner's state)."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -15,6 +17,7 @@ from app.drafting.models import Agreement
 from app.extensions import db
 from app.reflection import services as reflections
 from app.reflection.models import Answer, PatternCheck
+from app.signing.models import FinalDocument, KeptCopy
 from tests.concurrency import rendezvous, simultaneously
 from tests.conftest import PASSWORD
 from tests.integration.signing_helpers import finalise_through_services
@@ -106,3 +109,20 @@ def test_the_same_email_registered_twice_at_once(app, monkeypatch):
     assert "already has an account" in refused.text
     assert 'value="same@example.com"' in refused.text  # what was typed stays
     assert count(app, User.id) == 1
+
+
+def test_both_partners_leave_at_once_and_each_keeps_one_copy(app, partners, monkeypatch):
+    anna, bram = partners
+    agreement_id = finalise_through_services(app, anna.email)
+    with app.app_context():
+        original = db.session.get(FinalDocument, agreement_id).pdf
+    rendezvous(monkeypatch, couples, "couple_of", 2)
+    leave = {"password": PASSWORD}
+    answers = simultaneously(app, [(cookie(person), "/couple/leave", leave) for person in partners])
+    assert [answer.status for answer in answers] == [302, 302], [a.text for a in answers]
+    assert count(app, Couple.id) == 0
+    # One kept copy each, never two: the second to leave found the couple already gone.
+    assert count(app, KeptCopy.id) == 2
+    for person in partners:
+        (link,) = re.findall(r'href="(/agreements/kept/\d+/pdf)"', person.get("/agreements").text)
+        assert person.get(link).data == original
