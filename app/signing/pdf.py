@@ -345,10 +345,16 @@ def _drawn(character: str) -> bool:
     return not character.isspace() and unicodedata.category(character) not in ("Cc", "Cf")
 
 
+@functools.cache
+def _shipped_codes() -> frozenset[int]:
+    """Every character some shipped font draws."""
+    return frozenset(code for face in font_faces() for code in face.advances)
+
+
 def missing_characters(text: str) -> list[str]:
     """The characters of `text` that no shipped font draws (they would print as empty boxes)."""
-    drawn = {code for face in font_faces() for code in face.advances}
-    return sorted({ch for ch in text if _drawn(ch) and ord(ch) not in drawn})
+    drawn = _shipped_codes()
+    return sorted(ch for ch in set(text) if _drawn(ch) and ord(ch) not in drawn)
 
 
 def _family_stack(first: tuple[str, ...] = ()) -> str:
@@ -388,6 +394,7 @@ def _fingerprint_lines(fingerprint: str) -> tuple[str, str]:
     return " ".join(groups[:8]), " ".join(groups[8:])
 
 
+@functools.lru_cache(maxsize=8)  # one verify address per instance: encoded once, not per PDF
 def _qr_code(url: str) -> str:
     """The verify page's address as a QR code: an SVG `data:` URL, drawn as vector paths.
 
