@@ -31,7 +31,7 @@ from tests.browser.conftest import (
     serving,
 )
 from tests.browser.pages import PASSWORD, SUBMIT, expect, fill_registration, follow, open_page
-from tests.browser.test_signing import draw_with_mouse, start_and_agree
+from tests.browser.test_signing import sign_here, start_and_agree
 
 pytestmark = pytest.mark.browser
 
@@ -195,11 +195,7 @@ def register(page, email: str, name: str):
 
 def sign(page, full_name: str, timeout: float | None = None):
     open_page(page, "/agreement/sign")
-    draw_with_mouse(page)
-    page.locator("#full_name").fill(full_name)
-    page.locator("#agreed").check()
-    page.locator("#password").fill(PASSWORD)
-    follow(page, SUBMIT, timeout=timeout)
+    sign_here(page, full_name, timeout)
 
 
 def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import RENDER_TIMEOUT_MS
 from tests.browser.pages import PASSWORD, SUBMIT, expect, follow, open_page
-from tests.browser.test_signing import couple_agreeing, draw_with_mouse
+from tests.browser.test_signing import couple_agreeing, sign_here
 
 pytestmark = pytest.mark.browser
 
@@ -17,11 +17,7 @@ pytestmark = pytest.mark.browser
 def sign(page, check, name: str, full_name: str, timeout: float | None = None):
     open_page(page, "/agreement/sign")
     check(page, f"kept-sign-{name}")
-    draw_with_mouse(page)
-    page.locator("#full_name").fill(full_name)
-    page.locator("#agreed").check()
-    page.locator("#password").fill(PASSWORD)
-    follow(page, SUBMIT, timeout=timeout)
+    sign_here(page, full_name, timeout)
     check(page, f"kept-signed-{name}")
 
 

@@ -133,6 +133,15 @@ def draw_with_mouse(page):
     assert scroll_y(page) == before, "the page scrolled while drawing"
 
 
+def sign_here(page, full_name: str, timeout: float | None = None):
+    """On the signing page: draw, type the full name, agree, give the password and sign."""
+    draw_with_mouse(page)
+    page.locator("#full_name").fill(full_name)
+    page.locator("#agreed").check()
+    page.locator("#password").fill(PASSWORD)
+    follow(page, SUBMIT, timeout=timeout)
+
+
 def touch(cdp, kind: str, x: float | None = None, y: float | None = None):
     points = [] if x is None else [{"x": x, "y": y, "id": 1, "radiusX": 4, "radiusY": 4}]
     cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
