@@ -31,7 +31,10 @@ def _clause_of(owner) -> int:
             .join(Agreement)
             .join(Membership, Membership.couple_id == Agreement.couple_id)
             .join(User, User.id == Membership.user_id)
-            .where(User.email == owner.email)
+            # A clause of the draft, not of a version already final: only a draft's clauses
+            # can be changed, so only they show that another couple's answer 404 for
+            # being theirs.
+            .where(User.email == owner.email, Agreement.drafting_couple_id.is_not(None))
             .limit(1)
         )
 
@@ -75,10 +78,12 @@ def _final_agreement_of(owner) -> int:
     return finalise_through_services(owner.app, owner.email)
 
 
+# In the order they are made when a test makes them all: the final agreement before the
+# draft that follows it, whose clause is then the one a clause route is tried with.
 OWNED_OBJECTS = {
     "device_id": _device_of,
-    "clause_id": _clause_of,
     "agreement_id": _final_agreement_of,
+    "clause_id": _clause_of,
     "notice_id": _link_ended_notice_of,
     "copy_id": _kept_copy_of,
 }

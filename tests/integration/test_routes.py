@@ -12,6 +12,8 @@ from flask import url_for
 from werkzeug.routing import IntegerConverter
 
 from app import create_app
+from app.extensions import db
+from tests.conftest import Person, _clean, test_settings
 from tests.integration.ownership import NOT_OBJECT_IDS, OWNED_OBJECTS
 
 PUBLIC_ENDPOINTS = {
@@ -103,15 +105,36 @@ def test_every_post_needs_a_csrf_token(make_app, route):
     assert "This form has expired" in response.text
 
 
-@pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=_name)
-def test_objects_of_another_couple_answer_404(app, partners, person, route):
-    endpoint, method, rule = route
-    owner, _partner = partners
-    stranger, stranger_partner = person("Cleo"), person("Dirk")
+@pytest.fixture(scope="module")
+def two_couples(tmp_path_factory, database_url_factory):
+    """Two couples made once for every route: the owner's, with an object of every kind,
+    and a stranger's, with objects of every kind too, just not those.
+
+    Each route's requests come from the stranger and fail (404), or are the owner's GETs:
+    nothing a test does changes what the next one finds.
+    """
+    app = create_app(test_settings(tmp_path_factory.mktemp("routes"), database_url_factory()))
+    _clean(app)
+    owner, partner = Person(app, "owner@example.com", "Anna"), Person(app, "p@example.com", "Bram")
+    stranger = Person(app, "cleo@example.com", "Cleo")
+    stranger_partner = Person(app, "dirk@example.com", "Dirk")
+    for someone in (owner, partner, stranger, stranger_partner):
+        someone.register()
+    assert partner.join(owner.create_couple()).status_code == 302
     assert stranger_partner.join(stranger.create_couple()).status_code == 302
     for make_own in OWNED_OBJECTS.values():
-        make_own(stranger)  # the stranger has objects of every kind too, just not these
+        make_own(stranger)
+    owned = {argument: make_own(owner) for argument, make_own in OWNED_OBJECTS.items()}
+    yield app, owner, stranger, owned
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
+
+@pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=_name)
+def test_objects_of_another_couple_answer_404(two_couples, route):
+    app, owner, stranger, owned = two_couples
+    endpoint, method, rule = route
     values = {}
     for argument in rule.arguments:
         if argument in NOT_OBJECT_IDS:
@@ -119,7 +142,7 @@ def test_objects_of_another_couple_answer_404(app, partners, person, route):
         assert argument in OWNED_OBJECTS, (
             f"{endpoint} takes <{argument}>: add a factory for it to tests/integration/ownership.py"
         )
-        values[argument] = OWNED_OBJECTS[argument](owner)
+        values[argument] = owned[argument]
     url = _url(app, rule, values)
 
     response = stranger.client.open(url, method=method)
