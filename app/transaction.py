@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from functools import wraps
 
 from flask import current_app, g, has_request_context, session
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,20 @@ WROTE = "duet.wrote"
 
 class NoWriteHere(RuntimeError):
     """A request tried to write outside `@transaction` (a programming error)."""
+
+
+def locked(model, key):
+    """The `model` row whose primary key is `key`, locked until this transaction ends and
+    read afresh, or None once it is gone: a request that raced this one has committed by
+    the time it returns. (SQLite has no row locks: a transaction that writes holds the
+    database's write lock instead.)"""
+    column = sa_inspect(model).primary_key[0]
+    return db.session.execute(
+        select(model)
+        .where(column == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def after_commit(callback: Callable[[], None]) -> None:

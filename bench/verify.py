@@ -228,7 +228,7 @@ def home_page_while_checking(instance: Path, upload: bytes, rounds: int) -> list
         uploads = [threading.Thread(target=upload_once) for _ in range(2)]
         for thread in uploads:
             thread.start()
-        while checking_now() < 2 and any(thread.is_alive() for thread in uploads):
+        while pdf.checkers_running() < 2 and any(thread.is_alive() for thread in uploads):
             time.sleep(0.002)
         status, seconds, home_done = timed("GET", "/")
         for thread in uploads:
@@ -246,29 +246,6 @@ def home_page_while_checking(instance: Path, upload: bytes, rounds: int) -> list
     server.shutdown()
     server.server_close()
     return results
-
-
-def checking_now() -> int:
-    """How many uploads this process has being checked: the checkers the verify worker it
-    started has forked (processes whose parent is that worker)."""
-    processes = {}  # pid: (parent pid, command line)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
-        processes[int(entry.name)] = (int(parent.split()[1]), command)
-    name = pdf.VERIFY_WORKER.name.encode()
-    serving = {
-        pid
-        for pid, (parent, command) in processes.items()
-        if parent == os.getpid() and name in command
-    }
-    return sum(1 for parent, _command in processes.values() if parent in serving)
 
 
 def megabytes(kilobytes) -> str:

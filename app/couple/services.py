@@ -16,6 +16,7 @@ from app.content import library
 from app.couple.models import Couple, LinkEndedNotice, Membership
 from app.db import as_utc, utcnow
 from app.extensions import db
+from app.transaction import locked
 
 # Read aloud without doubt: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
@@ -146,12 +147,7 @@ def dissolve_couple(couple: Couple, leaving: User) -> None:
     couple is locked and read again, and whoever comes second finds it gone.
     """
     db.session.flush()
-    couple = db.session.execute(
-        select(Couple)
-        .where(Couple.id == couple.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    couple = locked(Couple, couple.id)
     if couple is None:
         return
     db.session.expire(couple)  # its memberships as they are now, not as first read

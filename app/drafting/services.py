@@ -23,6 +23,7 @@ from app.drafting import canonical
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
 from app.forms import has_control_characters, strip
+from app.transaction import locked
 
 LANGUAGES = ("en", "nl")
 # The agreement's title in its own language: part of what is signed, so not a UI string.
@@ -122,13 +123,8 @@ def lock(agreement: Agreement) -> Agreement:
     """The agreement, locked for this transaction and read afresh; refused unless a draft."""
     # Whatever this request read before the lock may be stale: read it all again after.
     db.session.expire_all()
-    agreement = db.session.execute(
-        select(Agreement)
-        .where(Agreement.id == agreement.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    if not agreement.is_draft:
+    agreement = locked(Agreement, agreement.id)
+    if agreement is None or not agreement.is_draft:
         raise AgreementClosed()
     return agreement
 

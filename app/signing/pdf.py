@@ -994,6 +994,17 @@ class _Checkers:
         with self._lock:
             self._stop()
 
+    def forked(self) -> int:
+        """How many checkers the serving process has running (its children)."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return 0
+        try:
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+        except OSError:
+            return 0
+        return len(children.split())
+
     def _running(self) -> socket.socket:
         key = (os.getpid(), sys.executable, str(VERIFY_WORKER))
         if self._key == key and self._process.poll() is None:
@@ -1037,6 +1048,11 @@ class _Checkers:
 
 
 _CHECKERS = _Checkers()
+
+
+def checkers_running() -> int:
+    """How many uploads this process's verify worker is checking right now (Linux)."""
+    return _CHECKERS.forked()
 
 
 def check_in_worker(

@@ -2,10 +2,8 @@
 the site keeps answering while they are checked."""
 
 import http.client
-import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -102,29 +100,6 @@ def _request(port: int, method: str, path: str, body=None, headers=None) -> tupl
         connection.close()
 
 
-def _checking_now() -> int:
-    """How many uploads this process has being checked: the checkers the verify worker it
-    started has forked (processes whose parent is that worker)."""
-    processes = {}  # pid: (parent pid, command line)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
-        processes[int(entry.name)] = (int(parent.split()[1]), command)
-    name = pdf.VERIFY_WORKER.name.encode()
-    serving = {
-        pid
-        for pid, (parent, command) in processes.items()
-        if parent == os.getpid() and name in command
-    }
-    return sum(1 for parent, _command in processes.values() if parent in serving)
-
-
 @pytest.fixture
 def served(app):
     """The app on a threaded server, as a port number."""
@@ -152,7 +127,7 @@ def test_the_home_page_answers_while_two_hostile_uploads_are_checked(served, hos
         thread.start()
     seen = 0
     while seen < 2 and any(thread.is_alive() for thread in uploads):
-        seen = max(seen, _checking_now())
+        seen = max(seen, pdf.checkers_running())
         time.sleep(0.005)
     assert seen == 2, "two uploads were never checked at the same time"
     status, page = _request(served, "GET", "/")
