@@ -7,6 +7,7 @@ with CI set they fail instead, so CI can never go green without them.
 import fcntl
 import logging
 import os
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
+from tests.browser.pages import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -113,13 +115,72 @@ def serving(app):
 
 
 @pytest.fixture(scope="module")
-def live_server(request, tmp_path_factory, database_url_factory):
-    """Duet served over real HTTP on a free port, CSRF on; yields the base URL."""
+def live(request, tmp_path_factory, database_url_factory):
+    """Duet served over real HTTP on a free port, CSRF on: (the app, its base URL)."""
     app = live_app(request, tmp_path_factory, database_url_factory)
     with serving(app) as base_url:
         # Links in invites are built from PUBLIC_URL; point it at this server.
         app.config["PUBLIC_URL"] = base_url
-        yield base_url
+        yield app, base_url
+
+
+@pytest.fixture(scope="module")
+def live_server(live):
+    """The base URL of the live server."""
+    return live[1]
+
+
+@pytest.fixture
+def signed_in(live, new_context):
+    """signed_in(locale, email, name): a page in a new phone context, signed in as a person
+    registered through the app's own test client (the registration pages themselves are
+    driven by hand in test_partners.py), on the home page."""
+    app, base_url = live
+
+    def make(locale: str, email: str, name: str):
+        client = app.test_client()
+        # As the phone would send them: the session's identifier is made from both.
+        # The language comes from Accept-Language, as the phone's locale sends it.
+        environ = {
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_USER_AGENT": PHONE_USER_AGENT,
+            "HTTP_ACCEPT_LANGUAGE": locale,
+        }
+        form = client.get("/register", environ_base=environ).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token, "no CSRF token on the registration page"
+        response = client.post(
+            "/register",
+            data={
+                "csrf_token": token[1],
+                "email": email,
+                "display_name": name,
+                "password": PASSWORD,
+            },
+            environ_base=environ,
+        )
+        assert response.status_code == 302, response.text
+        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        state = {
+            "cookies": [
+                {
+                    "name": cookie.key,
+                    "value": cookie.value,
+                    "domain": urlsplit(base_url).hostname,
+                    "path": "/",
+                    "expires": -1,
+                    "httpOnly": True,
+                    "secure": False,
+                    "sameSite": "Lax",
+                }
+            ],
+            "origins": [],
+        }
+        page = new_context(locale, storage_state=state).new_page()
+        page.goto("/")
+        return page
+
+    return make
 
 
 # --- The browser -----------------------------------------------------------------------------

@@ -21,8 +21,8 @@ def sign(page, check, name: str, full_name: str, timeout: float | None = None):
     check(page, f"kept-signed-{name}")
 
 
-def test_the_partner_who_stays_keeps_the_signed_version(new_context, check, tmp_path):
-    anna, bram = couple_agreeing(new_context, check, prefix="kept")
+def test_the_partner_who_stays_keeps_the_signed_version(signed_in, check, tmp_path):
+    anna, bram = couple_agreeing(signed_in, check, prefix="kept")
     sign(anna, check, "anna-en", "Anna de Vries")
     sign(bram, check, "bram-nl", "Bram Jansen", timeout=RENDER_TIMEOUT_MS)
 

@@ -5,27 +5,25 @@ import re
 
 import pytest
 
-from tests.browser.pages import SUBMIT, expect, fill_registration, follow, open_page
+from tests.browser.pages import SUBMIT, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
 
 
-def register(page, check, email: str, name: str, lang: str):
-    open_page(page, "/register")
-    check(page, f"reflect-register-{name}-{lang}")
-    fill_registration(page, email, name)
-    check(page, f"reflect-home-{name}-{lang}")
+def person(signed_in, check, locale: str, email: str, name: str):
+    """A phone signed in as a new person, on their home page (checked)."""
+    page = signed_in(locale, email, name)
+    check(page, f"reflect-home-{name}-{locale[:2]}")
+    return page
 
 
-def couple(new_context, check):
-    """Anna (English) and Bram (Dutch), registered and joined; returns their pages."""
-    anna = new_context("en-GB").new_page()
-    register(anna, check, "anna.reflects@example.com", "Anna", "en")
+def couple(signed_in, check):
+    """Anna (English) and Bram (Dutch), signed in and joined; returns their pages."""
+    anna = person(signed_in, check, "en-GB", "anna.reflects@example.com", "Anna")
     follow(anna, 'main form[action="/couple/new"] button')
     check(anna, "reflect-invite-en")
     code = anna.locator(".invite-code").inner_text()
-    bram = new_context("nl-NL").new_page()
-    register(bram, check, "bram.reflects@example.com", "Bram", "nl")
+    bram = person(signed_in, check, "nl-NL", "bram.reflects@example.com", "Bram")
     follow(bram, 'main a[href="/couple/join"]')
     check(bram, "reflect-join-nl")
     bram.locator("#code").fill(code)
@@ -34,8 +32,8 @@ def couple(new_context, check):
     return anna, bram
 
 
-def test_private_answers_one_shared_and_unshared(new_context, check):
-    anna, bram = couple(new_context, check)
+def test_private_answers_one_shared_and_unshared(signed_in, check):
+    anna, bram = couple(signed_in, check)
     follow(anna, "header .brand")
     follow(anna, 'main a[href="/reflection"]')
     check(anna, "reflection-en")
@@ -73,9 +71,8 @@ def test_private_answers_one_shared_and_unshared(new_context, check):
     expect(bram.locator("main")).not_to_contain_text("This one is for Bram")
 
 
-def test_a_dropped_connection_loses_nothing(new_context, check):
-    page = new_context("en-GB").new_page()
-    register(page, check, "offline@example.com", "Olly", "en")
+def test_a_dropped_connection_loses_nothing(signed_in, check):
+    page = person(signed_in, check, "en-GB", "offline@example.com", "Olly")
     open_page(page, "/reflection/prompts/what-i-feel")
     check(page, "prompt-offline-start-en")
     page.context.set_offline(True)
@@ -89,11 +86,10 @@ def test_a_dropped_connection_loses_nothing(new_context, check):
     expect(page.locator("#text")).to_have_value("Words typed on a train through a tunnel.")
 
 
-def test_pattern_check_and_help_page(new_context, check):
+def test_pattern_check_and_help_page(signed_in, check):
     control = {"en": "Silence used to pressure or control", "nl": "Stilte als drukmiddel"}
     for locale, lang in (("en-GB", "en"), ("nl-NL", "nl")):
-        page = new_context(locale).new_page()
-        register(page, check, f"check-{lang}@example.com", "Sam", lang)
+        page = person(signed_in, check, locale, f"check-{lang}@example.com", "Sam")
         open_page(page, "/reflection/pattern-check")
         check(page, f"pattern-check-{lang}")
         for group in page.locator("main fieldset").all():

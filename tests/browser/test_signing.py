@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from tests.browser.conftest import RENDER_TIMEOUT_MS, SCREENSHOTS
-from tests.browser.pages import PASSWORD, SUBMIT, expect, fill_registration, follow, open_page
+from tests.browser.pages import PASSWORD, SUBMIT, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -41,11 +41,11 @@ STROKES = (
 # --- Getting there: registered, joined, every clause agreed by both -----------------------------
 
 
-def register(page, check, email: str, name: str, lang: str, prefix: str = "sign"):
-    open_page(page, "/register")
-    check(page, f"{prefix}-register-{name}-{lang}")
-    fill_registration(page, email, name)
-    check(page, f"{prefix}-home-{name}-{lang}")
+def person(signed_in, check, locale: str, email: str, name: str, prefix: str):
+    """A phone signed in as a new person, on their home page (checked)."""
+    page = signed_in(locale, email, name)
+    check(page, f"{prefix}-home-{name}-{locale[:2]}")
+    return page
 
 
 def agree_to_everything(page):
@@ -69,18 +69,16 @@ def start_and_agree(anna, bram):
     agree_to_everything(bram)
 
 
-def couple_agreeing(new_context, check, prefix: str = "sign"):
+def couple_agreeing(signed_in, check, prefix: str = "sign"):
     """Anna (English) and Bram (Dutch), joined, agreeing to every clause of the basic starter.
 
     `prefix` starts the screenshot names, so another module can use this too."""
-    anna = new_context("en-GB").new_page()
-    register(anna, check, "anna.signs@example.com", "Anna", "en", prefix)
+    anna = person(signed_in, check, "en-GB", "anna.signs@example.com", "Anna", prefix)
     follow(anna, 'main form[action="/couple/new"] button')
     check(anna, f"{prefix}-invite-en")
     code = anna.locator(".invite-code").inner_text()
 
-    bram = new_context("nl-NL").new_page()
-    register(bram, check, "bram.signs@example.com", "Bram", "nl", prefix)
+    bram = person(signed_in, check, "nl-NL", "bram.signs@example.com", "Bram", prefix)
     follow(bram, 'main a[href="/couple/join"]')
     check(bram, f"{prefix}-join-nl")
     bram.locator("#code").fill(code)
@@ -189,8 +187,8 @@ def expect_drawing_kept(page, signature: str):
 # --- The test ---------------------------------------------------------------------------------
 
 
-def test_signing_downloading_and_verifying(new_context, check, screenshot, tmp_path):
-    anna, bram = couple_agreeing(new_context, check)
+def test_signing_downloading_and_verifying(signed_in, check, screenshot, tmp_path):
+    anna, bram = couple_agreeing(signed_in, check)
     problems = []  # faults found on the way that need not stop the rest of the test
 
     # --- Anna goes to signing from the agreement page.
