@@ -10,36 +10,13 @@ import re
 
 import pytest
 
-from tests.browser.pages import SUBMIT, expect, fill_registration, follow, open_page
+from tests.browser.couples import couple
+from tests.browser.pages import SUBMIT, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 3_000  # the page polls every 2 s; a partner's change must show within 3 s
 TYPED = "my typed words"
-
-
-def register(page, check, email: str, name: str, lang: str):
-    open_page(page, "/register")
-    check(page, f"draft-register-{name}-{lang}")
-    fill_registration(page, email, name)
-    check(page, f"draft-home-{name}-{lang}")
-
-
-def couple(new_context, check):
-    """Anna (English) and Bram (Dutch), registered and joined; returns their pages."""
-    anna = new_context("en-GB").new_page()
-    register(anna, check, "anna.drafts@example.com", "Anna", "en")
-    follow(anna, 'main form[action="/couple/new"] button')
-    check(anna, "draft-invite-en")
-    code = anna.locator(".invite-code").inner_text()
-    bram = new_context("nl-NL").new_page()
-    register(bram, check, "bram.drafts@example.com", "Bram", "nl")
-    follow(bram, 'main a[href="/couple/join"]')
-    check(bram, "draft-join-nl")
-    bram.locator("#code").fill(code)
-    follow(bram, SUBMIT)
-    expect(bram.locator("main")).to_contain_text("Anna")
-    return anna, bram
 
 
 def clause(page, title: str):
@@ -85,8 +62,8 @@ def approve_everything(page):
     raise AssertionError("still clauses to agree to after 20 presses")
 
 
-def test_drafting_together_live(new_context, check):
-    anna, bram = couple(new_context, check)
+def test_drafting_together_live(signed_in, check):
+    anna, bram = couple(signed_in, check, "draft", tag="drafts")
 
     # --- 1. Both see the start page; Anna starts from the basic starter in English.
     open_page(anna, "/agreement")

@@ -5,35 +5,14 @@ import re
 
 import pytest
 
+from tests.browser.couples import couple, person
 from tests.browser.pages import SUBMIT, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
 
 
-def person(signed_in, check, locale: str, email: str, name: str):
-    """A phone signed in as a new person, on their home page (checked)."""
-    page = signed_in(locale, email, name)
-    check(page, f"reflect-home-{name}-{locale[:2]}")
-    return page
-
-
-def couple(signed_in, check):
-    """Anna (English) and Bram (Dutch), signed in and joined; returns their pages."""
-    anna = person(signed_in, check, "en-GB", "anna.reflects@example.com", "Anna")
-    follow(anna, 'main form[action="/couple/new"] button')
-    check(anna, "reflect-invite-en")
-    code = anna.locator(".invite-code").inner_text()
-    bram = person(signed_in, check, "nl-NL", "bram.reflects@example.com", "Bram")
-    follow(bram, 'main a[href="/couple/join"]')
-    check(bram, "reflect-join-nl")
-    bram.locator("#code").fill(code)
-    follow(bram, SUBMIT)
-    expect(bram.locator("main")).to_contain_text("Anna")
-    return anna, bram
-
-
 def test_private_answers_one_shared_and_unshared(signed_in, check):
-    anna, bram = couple(signed_in, check)
+    anna, bram = couple(signed_in, check, "reflect")
     follow(anna, "header .brand")
     follow(anna, 'main a[href="/reflection"]')
     check(anna, "reflection-en")
@@ -72,7 +51,7 @@ def test_private_answers_one_shared_and_unshared(signed_in, check):
 
 
 def test_a_dropped_connection_loses_nothing(signed_in, check):
-    page = person(signed_in, check, "en-GB", "offline@example.com", "Olly")
+    page = person(signed_in, check, "en-GB", "offline@example.com", "Olly", "reflect")
     open_page(page, "/reflection/prompts/what-i-feel")
     check(page, "prompt-offline-start-en")
     page.context.set_offline(True)
@@ -89,7 +68,7 @@ def test_a_dropped_connection_loses_nothing(signed_in, check):
 def test_pattern_check_and_help_page(signed_in, check):
     control = {"en": "Silence used to pressure or control", "nl": "Stilte als drukmiddel"}
     for locale, lang in (("en-GB", "en"), ("nl-NL", "nl")):
-        page = person(signed_in, check, locale, f"check-{lang}@example.com", "Sam")
+        page = person(signed_in, check, locale, f"check-{lang}@example.com", "Sam", "reflect")
         open_page(page, "/reflection/pattern-check")
         check(page, f"pattern-check-{lang}")
         for group in page.locator("main fieldset").all():

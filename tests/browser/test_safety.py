@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from tests.browser.pages import PASSWORD, SUBMIT, expect, fill_registration, follow, open_page
+from tests.browser.couples import couple, person
+from tests.browser.pages import PASSWORD, SUBMIT, expect, follow, open_page
 from tests.browser.test_signing import start_and_agree
 
 pytestmark = pytest.mark.browser
@@ -64,28 +65,6 @@ REASONS = re.compile(
 
 
 # --- Getting there ---------------------------------------------------------------------------
-
-
-def register(page, check, email: str, name: str, lang: str, step: str):
-    open_page(page, "/register")
-    check(page, f"safety-{step}-register-{name}-{lang}")
-    fill_registration(page, email, name)
-    check(page, f"safety-{step}-home-{name}-{lang}")
-
-
-def couple(new_context, check, step: str):
-    """Anna (English) and Bram (Dutch), registered and joined; returns their pages."""
-    anna = new_context("en-GB").new_page()
-    register(anna, check, f"anna.{step}@example.com", "Anna", "en", step)
-    follow(anna, 'main form[action="/couple/new"] button')
-    check(anna, f"safety-{step}-invite-en")
-    code = anna.locator(".invite-code").inner_text()
-    bram = new_context("nl-NL").new_page()
-    register(bram, check, f"bram.{step}@example.com", "Bram", "nl", step)
-    follow(bram, 'main a[href="/couple/join"]')
-    check(bram, f"safety-{step}-join-nl")
-    join(bram, code)
-    return anna, bram
 
 
 def join(page, code: str):
@@ -144,10 +123,9 @@ def last_result_link(page):
     return page.locator(f'main a[href="{RESULT}"]')
 
 
-def test_fear_alone_brings_help_and_the_check_starts_empty(new_context, check, screenshot):
+def test_fear_alone_brings_help_and_the_check_starts_empty(signed_in, check, screenshot):
     texts = TEXTS["en"]
-    anna = new_context("en-GB").new_page()
-    register(anna, check, "anna.checks@example.com", "Anna", "en", "fear")
+    anna = person(signed_in, check, "en-GB", "anna.checks@example.com", "Anna", "safety-fear")
     open_page(anna, "/reflection")
     check(anna, "safety-reflection-en")
     expect(last_result_link(anna)).to_have_count(0)
@@ -191,10 +169,10 @@ def test_fear_alone_brings_help_and_the_check_starts_empty(new_context, check, s
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_going_quiet_to_make_a_point(new_context, check, lang):
+def test_going_quiet_to_make_a_point(signed_in, check, lang):
     texts = TEXTS[lang]
-    page = new_context("nl-NL" if lang == "nl" else "en-GB").new_page()
-    register(page, check, f"daan.{lang}@example.com", "Daan", lang, "using")
+    locale = "nl-NL" if lang == "nl" else "en-GB"
+    page = person(signed_in, check, locale, f"daan.{lang}@example.com", "Daan", "safety-using")
     take_check(page, check, USING, "safety-using", lang)
     expect(page.locator("h1")).to_have_text(texts["using"])
     expect(page.locator("main")).not_to_contain_text(texts["fear"])
@@ -232,8 +210,8 @@ def expect_no_trace(page):
     assert not traces_in(page), (page.url, traces_in(page))
 
 
-def test_caution_while_drafting_and_signing_only_for_her(new_context, check):
-    anna, bram = couple(new_context, check, "caution")
+def test_caution_while_drafting_and_signing_only_for_her(signed_in, check):
+    anna, bram = couple(signed_in, check, "safety-caution", tag="caution")
 
     take_check(anna, check, CONTROL, "safety-caution-anna", "en")
     expect(anna.locator("h1")).to_have_text(TEXTS["en"]["control"])
@@ -314,8 +292,8 @@ def dismiss(page, notice, lang: str):
     expect(page.locator("main .notice")).to_have_count(0)
 
 
-def test_the_one_who_stays_is_told_only_that_the_link_ended(new_context, check):
-    anna, bram = couple(new_context, check, "ended")
+def test_the_one_who_stays_is_told_only_that_the_link_ended(signed_in, check):
+    anna, bram = couple(signed_in, check, "safety-ended", tag="ended")
 
     # Bram leaves; the leave page says what Anna will be told.
     follow(bram, 'main a[href="/couple/leave"]')

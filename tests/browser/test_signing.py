@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from tests.browser.conftest import RENDER_TIMEOUT_MS, SCREENSHOTS
+from tests.browser.couples import couple
 from tests.browser.pages import PASSWORD, SUBMIT, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
@@ -39,13 +40,6 @@ STROKES = (
 
 
 # --- Getting there: registered, joined, every clause agreed by both -----------------------------
-
-
-def person(signed_in, check, locale: str, email: str, name: str, prefix: str):
-    """A phone signed in as a new person, on their home page (checked)."""
-    page = signed_in(locale, email, name)
-    check(page, f"{prefix}-home-{name}-{locale[:2]}")
-    return page
 
 
 def agree_to_everything(page):
@@ -73,16 +67,7 @@ def couple_agreeing(signed_in, check, prefix: str = "sign"):
     """Anna (English) and Bram (Dutch), joined, agreeing to every clause of the basic starter.
 
     `prefix` starts the screenshot names, so another module can use this too."""
-    anna = person(signed_in, check, "en-GB", "anna.signs@example.com", "Anna", prefix)
-    follow(anna, 'main form[action="/couple/new"] button')
-    check(anna, f"{prefix}-invite-en")
-    code = anna.locator(".invite-code").inner_text()
-
-    bram = person(signed_in, check, "nl-NL", "bram.signs@example.com", "Bram", prefix)
-    follow(bram, 'main a[href="/couple/join"]')
-    check(bram, f"{prefix}-join-nl")
-    bram.locator("#code").fill(code)
-    follow(bram, SUBMIT)
+    anna, bram = couple(signed_in, check, prefix, tag="signs")
 
     start_and_agree(anna, bram)
     expect(bram.locator("#summary")).to_contain_text(
