@@ -91,7 +91,9 @@ def make_final_agreement(app) -> tuple[int, dict, list[dict]]:
     """A couple's final agreement with its PDF stored, as the pages make it: the basic
     starter plus library clauses up to CLAUSES, agreed by both, signed (Anna draws, Bram
     types). Returns the agreement id, its snapshot and the partners' session cookies."""
+    from app.accounts.models import User
     from app.content import library
+    from app.couple import services as couples
     from app.db import utcnow
     from app.drafting import services as drafting
     from app.extensions import db
@@ -103,9 +105,6 @@ def make_final_agreement(app) -> tuple[int, dict, list[dict]]:
     with app.test_request_context(method="POST"):
         content = library()
         with unit_of_work():
-            from app.accounts.models import User
-            from app.couple import services as couples
-
             user = db.session.get(User, partners[0]["user_id"])
             couple = couples.couple_of(user)
             draft = drafting.current_draft(couple)
