@@ -4,7 +4,7 @@ import gc
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, render_template, request, session
+from flask import Flask, current_app, has_request_context, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as settings
+from app import live
 from app.content import ContentError, load_library
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
 from app.navigation import IdConverter
@@ -40,10 +41,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 class SessionInterface(SecureCookieSessionInterface):
     """Session cookies are marked Secure whenever the request came over HTTPS."""
 
-    # Answers that never renew the cookie: the drafting poll runs every two seconds, and
+    # Answers that never renew the cookie: the live poll runs every two seconds, and
     # the pages around it renew the session's lifetime often enough; the health check is
     # for machines.
-    quiet_endpoints = frozenset({"drafting.revision", "main.healthz"})
+    quiet_endpoints = frozenset({"live.state", "main.healthz"})
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
@@ -89,6 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_upload_limit(app)
     _init_extensions(app)
     _register_blueprints(app)
+    live.init_app(app)
     _register_security_headers(app)
     _register_error_handlers(app)
 
@@ -197,11 +199,11 @@ def _register_security_headers(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        # Only if this request loaded the person already: the poll must not load them.
-        user = g.get("_login_user")
-        if (user is not None and user.is_authenticated) or response.mimetype == "text/html":
+        cache = response.headers.get("Cache-Control", "")
+        if request.endpoint != "static" and "public" not in cache:
             # Pages behind login hold private words, and a visit to any page (help, say) is
             # private too: no shared cache, disk copy or back-button copy (docs/safety.md).
+            # Only the shipped files and what a view marks public (the seal's certificate).
             response.headers["Cache-Control"] = "no-store"
         return response
 

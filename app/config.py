@@ -118,7 +118,12 @@ def from_environment(instance_path: Path) -> dict:
         "DATABASE_STATEMENT_TIMEOUT": _seconds("DATABASE_STATEMENT_TIMEOUT", 10),
         "DATABASE_LOCK_TIMEOUT": _seconds("DATABASE_LOCK_TIMEOUT", 5),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # One Redis for several servers: the live channel's revisions and sign-out epochs
+        # (app/live.py), and the rate limits' counts unless RATELIMIT_STORAGE_URI says else.
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL") or "memory://"
+        ),
         "TRUST_PROXY": _proxy_hops("TRUST_PROXY"),
         # The largest file the verify page reads; Duet's own PDFs are 30-100 KB.
         "VERIFY_MAX_BYTES": int(os.environ.get("VERIFY_MAX_BYTES", 2 * 1024 * 1024)),

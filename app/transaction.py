@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from functools import wraps
 
 from flask import current_app, g, has_request_context, session
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import event, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
@@ -132,6 +133,7 @@ def transaction(view):
     @wraps(view)
     def run(*args, **kwargs):
         saved_session = dict(session)
+        person = current_user._get_current_object()
         try:
             response = _once(view, args, kwargs)
         except IntegrityError:
@@ -139,11 +141,14 @@ def transaction(view):
                 "A simultaneous request won a unique constraint; running %s again.", view.__name__
             )
             # As if the first run had not happened: its session changes, its messages,
-            # and a login it made (Flask-Login loads the user again from the session).
+            # and a login or logout it made: the person is who they were before it.
+            if person.is_authenticated:
+                login_user(person)
+            else:
+                logout_user()
             session.clear()
             session.update(saved_session)
             g.pop("_flashes", None)
-            g.pop("_login_user", None)
             response = _once(view, args, kwargs)
         run_after_commit()
         return response

@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
+from app import live
 from app.accounts.models import Device, PasswordReset, User
 from app.db import as_utc, utcnow
 from app.extensions import db
@@ -141,6 +142,7 @@ def end_session(user: User) -> None:
     if user.current_device is not None:
         db.session.delete(user.current_device)
         user.current_device = None
+        live.signed_out(user.id)
 
 
 def sign_out_device(user: User, device_id: int) -> Device | None:
@@ -150,12 +152,14 @@ def sign_out_device(user: User, device_id: int) -> Device | None:
     )
     if device is not None:
         db.session.delete(device)
+        live.signed_out(user.id)
     return device
 
 
 def sign_out_other_devices(user: User) -> None:
     keep = user.current_device.id if user.current_device else None
     db.session.execute(delete(Device).where(Device.user_id == user.id, Device.id != keep))
+    live.signed_out(user.id)
 
 
 def devices_of(user: User) -> list[Device]:
@@ -207,6 +211,7 @@ def reset_password(reset: PasswordReset, new: str) -> User:
     reset.used_at = utcnow()
     # Whoever knew the old password is signed out everywhere.
     db.session.execute(delete(Device).where(Device.user_id == user.id))
+    live.signed_out(user.id)
     _end_reset_links(user, keep=reset)
     return user
 
@@ -268,5 +273,6 @@ def delete_account(user: User, password: str) -> None:
     if not password_matches(user, password):
         raise AccountError("password", _("That is not your password."))
     account_deleting.send(user)
+    live.signed_out(user.id)
     db.session.delete(user)
     db.session.flush()

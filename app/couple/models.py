@@ -16,6 +16,13 @@ class Couple(db.Model):
     invite_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     invite_code: Mapped[str | None] = mapped_column(String(7), unique=True)
     invite_expires_at: Mapped[datetime | None]
+    # Moves with every change the partner should see, in the same transaction; each part's
+    # column holds the revision at which that part last moved (app/live.py).
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    partner_revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    reflection_revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    agreement_revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    signing_revision: Mapped[int] = mapped_column(default=1, server_default="1")
 
     members: Mapped[list["Membership"]] = relationship(
         back_populates="couple",

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from app import live
 from app.accounts.models import User
-from app.accounts.services import account_deleting, exporting, password_matches
+from app.accounts.services import account_deleting, exporting, password_matches, renaming
 from app.content import library
 from app.couple.models import Couple, LinkEndedNotice, Membership
 from app.db import as_utc, utcnow
@@ -136,6 +137,7 @@ def join_couple(user: User, couple: Couple) -> None:
     except IntegrityError:
         # Someone else took the second seat in the same moment.
         raise CoupleError("code", _("This couple already has two partners.")) from None
+    live.moved(couple.id, "partner")
 
 
 def dissolve_couple(couple: Couple, leaving: User) -> None:
@@ -156,6 +158,8 @@ def dissolve_couple(couple: Couple, leaving: User) -> None:
     for partner in couple.partners:
         if partner.id != leaving.id:
             db.session.add(LinkEndedNotice(user_id=partner.id, partner_name=leaving.display_name))
+    # Their open pages stop hearing about this couple and learn that it ended.
+    live.signed_out(*(partner.id for partner in couple.partners))
     db.session.delete(couple)
     db.session.flush()
 
@@ -166,6 +170,14 @@ def leave_couple(user: User, password: str) -> None:
     couple = couple_of(user)
     if couple is not None:
         dissolve_couple(couple, user)
+
+
+@renaming.connect
+def _partner_renamed(user: User, **_extra) -> None:
+    """The partner's pages show the new name."""
+    couple = couple_of(user)
+    if couple is not None:
+        live.moved(couple.id, "partner")
 
 
 @account_deleting.connect

@@ -14,11 +14,12 @@ from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 
-from app.accounts.models import Device, User
+from app import live
+from app.accounts.models import User
 from app.content.schema import ChoiceParam, Clause, IntParam, Library
-from app.couple.models import Couple, Membership
+from app.couple.models import Couple
 from app.drafting import canonical
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
@@ -30,6 +31,13 @@ LANGUAGES = ("en", "nl")
 TITLES = {"en": "Our no-ignoring agreement", "nl": "Onze afspraak: niet negeren"}
 # Kinds of history line that change what the agreement says (and so void signatures).
 CONTENT_CHANGES = {"added", "changed", "removed", "restored", "moved", "language", "withdrew"}
+# What each kind of history line moves on the partner's live pages; the rest move "agreement".
+LIVE_PARTS = {
+    "signed": ("signing",),
+    "voided": ("signing",),
+    "finalised": ("agreement", "signing"),
+    "revised": ("agreement", "signing"),
+}
 
 _signals = Namespace()
 #: Sent with the agreement after every accepted change, with the user and the kind.
@@ -73,27 +81,6 @@ class Progress:
         return bool(self.agreed) and not self.open
 
 
-# Built once: the poll runs it every two seconds for every open drafting page.
-_REVISION_FOR_SESSION = (
-    select(Agreement.revision)
-    .join(Membership, Membership.couple_id == Agreement.drafting_couple_id)
-    .join(Device, Device.user_id == Membership.user_id)
-    .where(Device.token_hash == bindparam("token_digest"))
-)
-
-
-def revision_for_session(token_digest: str) -> int | None:
-    """The revision of the draft of the couple signed in with this session token, if any.
-
-    One indexed query on a plain connection, from the session to the number the poll
-    compares: no ORM session, no user, couple or agreement objects (docs/performance.md).
-    """
-    with db.engine.connect() as connection:
-        return connection.execute(
-            _REVISION_FOR_SESSION, {"token_digest": token_digest}
-        ).scalar_one_or_none()
-
-
 def current_draft(couple: Couple) -> Agreement | None:
     return db.session.scalar(select(Agreement).where(Agreement.drafting_couple_id == couple.id))
 
@@ -120,9 +107,15 @@ def was_finalised(couple: Couple, clause_id: int | None = None) -> bool:
 
 
 def lock(agreement: Agreement) -> Agreement:
-    """The agreement, locked for this transaction and read afresh; refused unless a draft."""
+    """The agreement, locked for this transaction and read afresh; refused unless a draft.
+
+    Its couple is locked first, as ending the couple does (app/couple/services.py): every
+    change moves the couple's revision, and two orders of locks could deadlock.
+    """
     # Whatever this request read before the lock may be stale: read it all again after.
     db.session.expire_all()
+    if locked(Couple, agreement.couple_id) is None:
+        raise AgreementClosed()
     agreement = locked(Agreement, agreement.id)
     if agreement is None or not agreement.is_draft:
         raise AgreementClosed()
@@ -138,8 +131,10 @@ def _fresh(clause: AgreementClause) -> AgreementClause:
 
 
 def record(agreement: Agreement, user: User, kind: str, clause=None, **details) -> None:
-    """Every accepted change passes here exactly once: revision + 1 and a history line."""
+    """Every accepted change passes here exactly once: revision + 1 and a history line, and
+    the couple's live revision moves for the partner's open pages (app/live.py)."""
     agreement.revision += 1
+    live.moved(agreement.couple_id, *LIVE_PARTS.get(kind, ("agreement",)))
     db.session.add(
         Event(
             agreement_id=agreement.id,

@@ -1,23 +1,14 @@
-from flask import (
-    abort,
-    jsonify,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from app.accounts.services import digest
 from app.content import library
 from app.couple import services as couples
 from app.couple.access import couple_or_404, current_couple, owned_or_404
 from app.drafting import bp, services
 from app.drafting.forms import CustomClauseForm, start_form
-from app.extensions import db, login
+from app.extensions import db
+from app.live import follows, reloads
 from app.reflection import services as reflections
 from app.transaction import transaction
 
@@ -109,12 +100,15 @@ def _start_page(form):
 
 @bp.get("/agreement")
 @login_required
+@follows("partner", "agreement", "signing")
 def agreement():
     couple = current_couple()
     if couple is None:
+        reloads("partner")  # the partner joins
         return render_template("drafting/waiting.html")
     draft = services.current_draft(couple)
     if draft is None:
+        reloads("agreement")  # the partner starts
         locale = str(get_locale())
         form = start_form(library(), locale, data={"language": locale, "starter": "basic"})
         return _start_page(form)
@@ -139,26 +133,6 @@ def start():
     if services.current_draft(couple) is not None:
         return _back_to()
     return _start_page(form), 400
-
-
-@bp.get("/agreement/revision")
-def revision():
-    """The poll: 304 while nothing changed, else the new revision.
-
-    Called every two seconds by every open drafting page, so it reads the session token
-    itself and answers from one indexed query, without loading the user (Flask-Login's
-    loader would cost two more queries and a possible write).
-    """
-    token = session.get("_user_id")
-    number = services.revision_for_session(digest(token)) if token else None
-    if number is None:
-        if not current_user.is_authenticated:
-            return login.unauthorized()
-        abort(404)
-    response = jsonify(revision=number)
-    response.set_etag(str(number))
-    response.headers["Cache-Control"] = "no-cache"
-    return response.make_conditional(request)
 
 
 @bp.get("/agreement/live")

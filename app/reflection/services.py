@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from app import live
 from app.accounts.models import User
 from app.accounts.services import exporting
 from app.content.schema import Clause, Library, Prompt, Theme
@@ -71,6 +72,7 @@ def save_answer(user: User, prompt: Prompt, text: str) -> Answer | None:
     answer = answer_to(user, prompt)
     if shows_nothing(text):
         if answer is not None:
+            _shared_moved(answer)
             db.session.delete(answer)
             db.session.flush()
         return None
@@ -82,9 +84,18 @@ def save_answer(user: User, prompt: Prompt, text: str) -> Answer | None:
                 db.session.add(answer)
         except IntegrityError:
             answer = answer_to(user, prompt)
+    if answer.text != text:
+        _shared_moved(answer)
     answer.text = text
     db.session.flush()
     return answer
+
+
+def _shared_moved(answer: Answer) -> None:
+    """The partner's pages follow a shared answer; nothing else of this person's moves
+    anything the partner can see, not even a time (docs/safety.md)."""
+    if answer.shared_with_couple_id is not None:
+        live.moved(answer.shared_with_couple_id, "reflection")
 
 
 def share_answer(user: User, prompt: Prompt) -> Answer:
@@ -94,14 +105,17 @@ def share_answer(user: User, prompt: Prompt) -> Answer:
     couple = couple_of(user)
     if couple is None:
         raise ReflectionError("text", _("You can share an answer once you are in a couple."))
-    answer.shared_with_couple_id = couple.id
+    if answer.shared_with_couple_id != couple.id:
+        answer.shared_with_couple_id = couple.id
+        _shared_moved(answer)
     db.session.flush()
     return answer
 
 
 def unshare_answer(user: User, prompt: Prompt) -> None:
     answer = answer_to(user, prompt)
-    if answer is not None:
+    if answer is not None and answer.shared_with_couple_id is not None:
+        _shared_moved(answer)
         answer.shared_with_couple_id = None
         db.session.flush()
 

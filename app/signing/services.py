@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
 from sqlalchemy import inspect as sa_inspect
 
-from app import filters
+from app import filters, live
 from app.accounts.models import User
 from app.accounts.services import exporting, exporting_files, password_matches, renaming
 from app.content import library as current_library
@@ -473,22 +473,26 @@ def complete_document(agreement_id: int, library: Library) -> FinalDocument | No
     document = db.session.get(FinalDocument, agreement_id)
     if document is None or document.pdf is not None:
         return document
-    return _seal_once(FinalDocument, agreement_id, content_of(document, library))
+    couple_id = db.session.get(Agreement, agreement_id).couple_id
+    return _seal_once(FinalDocument, agreement_id, content_of(document, library), couple_id)
 
 
-def _seal_once(model, key: int, content: pdf.PdfAgreement):
+def _seal_once(model, key: int, content: pdf.PdfAgreement, couple_id: int | None = None):
     """Render and seal `content` outside any lock, then store it on the `model` row with
-    primary key `key` only where no PDF is yet, so that two at once store one PDF."""
+    primary key `key` only where no PDF is yet, so that two at once store one PDF. The
+    couple's open pages learn that the PDF is there (app/live.py)."""
     seal = checked_sealer()
     with unlocked():
         # The time-stamping service is asked here too: never while a lock is held.
         data = pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
     with unit_of_work():
-        db.session.execute(
+        stored = db.session.execute(
             update(model)
             .where(sa_inspect(model).primary_key[0] == key, model.pdf.is_(None))
             .values(pdf=data, seal_fingerprint=seal.certificate_fingerprint)
         )
+        if stored.rowcount and couple_id is not None:
+            live.moved(couple_id, "signing")
     return db.session.get(model, key, populate_existing=True)
 
 

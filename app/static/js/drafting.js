@@ -1,10 +1,9 @@
-// Live drafting: ask every two seconds whether the agreement moved (a 304 while it did not),
-// then fetch the new clause list and merge it in. A clause the person is typing in, or has
-// unsaved changes in, is never replaced or cleared: it is kept and marked instead.
+// Live drafting: when live.js hears that the agreement moved, it fetches the new clause list
+// and this merges it in. A clause the person is typing in, or has unsaved changes in, is
+// never replaced or cleared: it is kept and marked instead.
 (() => {
   const live = document.getElementById("live");
   if (!live) return;
-  const INTERVAL = 2000;
 
   const fields = (element) => element.querySelectorAll("input:not([type=hidden]), textarea, select");
   const isDirty = (field) => {
@@ -70,34 +69,17 @@
     }
   }
 
-  async function refresh() {
-    const response = await fetch(live.dataset.fragment, { credentials: "same-origin", cache: "no-store" });
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("live");
-    if (!fresh) return;
-    const texts = { changed: live.dataset.changed, removed: live.dataset.removed };
+  // Called by live.js with the new #live when the agreement moved.
+  const merge = (mine, fresh) => {
+    const texts = { changed: mine.dataset.changed, removed: mine.dataset.removed };
     // A copy: replacing parts takes them out of `fresh.children` while we walk it.
     for (const part of [...fresh.children]) {
-      const mine = part.id && document.getElementById(part.id);
-      if (!mine) continue;
-      if (part.id === "clause-list") mergeClauses(mine, part, texts);
-      else if (!isBusy(mine)) replace(mine, part);
+      const current = part.id && document.getElementById(part.id);
+      if (!current) continue;
+      if (part.id === "clause-list") mergeClauses(current, part, texts);
+      else if (!isBusy(current)) replace(current, part);
     }
-    live.dataset.revision = fresh.dataset.revision;
-  }
-
-  async function poll() {
-    try {
-      const response = await fetch(live.dataset.poll, {
-        headers: { "If-None-Match": `"${live.dataset.revision}"` },
-        credentials: "same-origin",
-        cache: "no-store",
-      });
-      if (response.status === 200) await refresh();
-    } catch {
-      // Offline for a moment: the next poll tries again.
-    }
-    setTimeout(poll, document.hidden ? INTERVAL * 5 : INTERVAL);
-  }
-  setTimeout(poll, INTERVAL);
+  };
+  window.duetLive = window.duetLive || { merge: {} };
+  window.duetLive.merge.drafting = merge;
 })();
