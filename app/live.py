@@ -32,7 +32,6 @@ from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import Engine, create_engine, text, update
 
-from app.couple.models import Couple
 from app.extensions import db
 from app.transaction import after_commit
 
@@ -67,6 +66,8 @@ bp = Blueprint("live", __name__)
 def moved(couple_id: int, *parts: str) -> int:
     """Move the couple's revision, and these parts' with it, in the current transaction."""
     assert parts and set(parts) <= set(PARTS), parts
+    from app.couple.models import Couple  # the couple package's views import this module
+
     following = Couple.revision + 1
     values = {Couple.revision: following}
     values.update({getattr(Couple, f"{part}_revision"): following for part in parts})

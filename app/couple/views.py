@@ -7,6 +7,7 @@ from app.couple import bp, services
 from app.couple.access import couple_or_404, owned_or_404
 from app.couple.forms import JoinForm, LeaveForm
 from app.extensions import limiter
+from app.live import follows
 from app.navigation import form_status, public_url
 from app.rate_limits import failed_joins, password_checks
 from app.transaction import transaction
@@ -27,6 +28,7 @@ def create():
 
 @bp.get("/couple/invite")
 @login_required
+@follows("partner", reload=("partner",))
 def invite():
     couple = services.couple_of(current_user)
     if couple is None or services.is_complete(couple):

@@ -2,11 +2,13 @@ from flask import current_app, redirect, render_template, session, url_for
 from flask_babel import refresh
 from flask_login import current_user, logout_user
 
+from app import live
 from app.accounts import services as accounts
 from app.accounts.forms import ButtonForm
 from app.content import library
 from app.couple import services as couples
 from app.extensions import limiter
+from app.live import follows, reloads
 from app.main import bp, services
 from app.main.forms import LanguageForm
 from app.navigation import safe_next
@@ -19,14 +21,22 @@ from app.transaction import transaction
 def index():
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
+    return _home()
+
+
+@follows("partner", "reflection", "agreement", "signing")
+def _home():
     couple = couples.couple_of(current_user)
+    partner = couples.partner_of(current_user, couple) if couple else None
+    if partner is None:
+        reloads("partner")  # waiting for the partner to join, or no couple: the page moves on
     progress = reflections.progress(current_user, library())
-    versions = signing.final_versions(couple) if couple else []
-    return render_template(
+    return live.render(
         "main/dashboard.html",
+        {"together": "main/_together.html"},
         couple=couple,
-        partner=couples.partner_of(current_user, couple) if couple else None,
-        latest=versions[0] if versions else None,
+        partner=partner,
+        together=services.together(current_user, couple, partner) if partner else None,
         review=signing.review_due(couple) if couple else None,
         ended=couples.link_ended_notices(current_user),
         kept=bool(signing.kept_copies(current_user)),

@@ -3,9 +3,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import live
 from app.accounts.forms import ButtonForm
 from app.content import library
 from app.couple import services as couples
+from app.live import follows
 from app.navigation import form_status
 from app.reflection import bp, services
 from app.reflection.forms import AnswerForm, pattern_check_form
@@ -21,12 +23,14 @@ def _prompt_or_404(prompt_id: str):
 
 @bp.get("/reflection")
 @login_required
+@follows("partner", "reflection")
 def overview():
     content = library()
     couple = couples.couple_of(current_user)
     partner = couples.partner_of(current_user, couple) if couple else None
-    return render_template(
+    return live.render(
         "reflection/overview.html",
+        {"shared": "reflection/_shared.html"},
         progress=services.progress(current_user, content),
         answered=services.answers_of(current_user),
         suggestions=services.suggested_clauses(current_user, content),

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
+from app import live
 from app.content import library
 from app.couple import services as couples
 from app.couple.access import couple_or_404, current_couple, owned_or_404
@@ -13,6 +14,7 @@ from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db, limiter
 from app.filters import date as long_date
+from app.live import follows, reloads
 from app.navigation import attachment, form_status, public_url
 from app.rate_limits import password_checks
 from app.reflection import services as reflections
@@ -37,8 +39,9 @@ def _sign_page(couple, draft, form, status=200, agreement_error=None):
         )
     review_on = form.review_on.data or services.default_review_date(draft)
     return (
-        render_template(
+        live.render(
             "signing/sign.html",
+            {"status": "signing/_status.html"},
             form=form,
             agreement_error=agreement_error,
             draft=draft,
@@ -66,8 +69,12 @@ def _sign_page(couple, draft, form, status=200, agreement_error=None):
 @login_required
 @limiter.limit(lambda: current_app.config["RATELIMIT_SIGN"], methods=["POST"])
 @password_checks
+@follows("partner", "agreement", "signing")
 @transaction
 def sign():
+    # What is signed changed, or the agreement became final: the page shows it afresh,
+    # unless the person is filling in the form (then it says so and waits).
+    reloads("agreement")
     couple = couple_or_404()
     draft = drafting.current_draft(couple)
     if draft is None and request.method == "POST":
@@ -119,8 +126,9 @@ def sign():
 def _versions_page(couple, status=200, refused=None):
     """The current couple's signed versions, and every version kept from a couple that ended."""
     return (
-        render_template(
+        live.render(
             "signing/versions.html",
+            {"versions": "signing/_versions.html"},
             versions=services.final_versions(couple) if couple else [],
             draft=drafting.current_draft(couple) if couple else None,
             review=services.review_due(couple) if couple else None,
@@ -133,6 +141,7 @@ def _versions_page(couple, status=200, refused=None):
 
 @bp.get("/agreements")
 @login_required
+@follows("agreement", "signing")
 def versions():
     return _versions_page(current_couple())
 

@@ -37,6 +37,8 @@
     element.textContent = message;
   }
 
+  class Moved extends Error {}
+
   async function refresh(region) {
     const name = region.dataset.liveRegion;
     const merge = live.merge[name];
@@ -48,8 +50,9 @@
       credentials: "same-origin",
       cache: "no-store",
     });
-    // What the region showed is gone (the draft became final): the page itself moves on.
-    if (response.status === 404) throw new Moved();
+    // What the region showed is gone (the draft became final, the page now leads elsewhere):
+    // the page itself moves on.
+    if (response.status === 404 || response.redirected) throw new Moved();
     if (!response.ok) throw new Error(`region ${name}: ${response.status}`);
     const html = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = html.getElementById(region.id);
@@ -57,8 +60,6 @@
     if (merge) merge(region, fresh);
     else region.replaceWith(fresh);
   }
-
-  class Moved extends Error {}
 
   function reload() {
     if (isBusy(document.getElementById("main"))) note(state.dataset.movedMessage);
