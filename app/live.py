@@ -171,7 +171,9 @@ def _reader(app) -> Engine:
     options = {
         k: v for k, v in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if k != "pool_pre_ping"
     }
-    return create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, **options)
+    reader = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, **options)
+    app.extensions["duet.live.reader"] = reader  # disposed with the app's own (tests)
+    return reader
 
 
 def follows(*parts: str, reload: tuple[str, ...] = ()):
