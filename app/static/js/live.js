@@ -14,7 +14,9 @@
   let parts = JSON.parse(state.dataset.parts);
   let token = null;
 
-  const fields = (element) => element.querySelectorAll("input:not([type=hidden]), textarea, select");
+  // A read-only field (the invite link, focused to copy it) is not typing: it never holds a page back.
+  const fields = (element) =>
+    element.querySelectorAll("input:not([type=hidden]):not([readonly]), textarea:not([readonly]), select");
   const isDirty = (field) => {
     if (field.tagName === "SELECT") return [...field.options].some((o) => o.selected !== o.defaultSelected);
     if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
