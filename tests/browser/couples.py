@@ -2,6 +2,8 @@
 through the app's test client, see `signed_in` in conftest.py), then paired through the
 invite and join pages by hand. Registering by hand is test_partners.py's part."""
 
+import re
+
 from tests.browser.pages import SUBMIT, expect, follow
 
 
@@ -29,4 +31,8 @@ def couple(signed_in, check, prefix: str, tag: str | None = None):
     bram.locator("#code").fill(code)
     follow(bram, SUBMIT)
     expect(bram.locator("main")).to_contain_text("Anna")
+    # Anna's invite page follows Bram home by itself (live.js); moving her on before it has
+    # would race its reload.
+    expect(anna).to_have_url(re.compile(r"/$"))
+    expect(anna.locator("main .lead")).to_contain_text("Bram")
     return anna, bram

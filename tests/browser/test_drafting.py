@@ -73,6 +73,9 @@ def test_drafting_together_live(signed_in, check):
     open_page(bram, "/agreement")
     check(bram, "draft-start-nl")
     expect(bram.locator('input[name="language"][value="nl"]')).to_be_checked()
+    # Bram chooses an empty agreement: a page with a choice made waits for him rather than
+    # reloading when Anna starts.
+    bram.locator('input[name="starter"][value=""]').check()
 
     anna.locator('input[name="language"][value="en"]').check()
     anna.locator('input[name="starter"][value="basic"]').check()
@@ -82,7 +85,7 @@ def test_drafting_together_live(signed_in, check):
     expect(anna.locator("#summary")).to_contain_text("0 of 5 clauses agreed by both of you.")
 
     # Bram, still on the start page, presses start too: he joins Anna's agreement rather
-    # than starting a second one, and it stays in the language Anna chose.
+    # than starting a second one, and it stays in the language and clauses Anna chose.
     follow(bram, SUBMIT)
     assert bram.url.endswith("/agreement"), bram.url
     expect(bram.locator("#clause-list > li.clause")).to_have_count(5)

@@ -3,6 +3,7 @@ Anna (English) is told only that the link ended, still finds the signed version 
 downloads it, and her data download holds it as PDF and text."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -32,6 +33,9 @@ def test_the_partner_who_stays_keeps_the_signed_version(signed_in, check, tmp_pa
     bram.locator("#password").fill(PASSWORD)
     follow(bram, SUBMIT)
 
+    # Anna's open page moves by itself to her signed versions, kept from the ended link.
+    expect(anna).to_have_url(re.compile(r"/agreements$"))
+    expect(anna.locator("main")).to_contain_text("From an earlier link")
     open_page(anna, "/")
     check(anna, "kept-home-notice-en")
     notice = anna.locator(".notice", has_text="Your link with Bram in Duet has ended.")
