@@ -30,7 +30,7 @@ import redis
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import Engine, create_engine, text, update
+from sqlalchemy import Engine, create_engine, update
 
 from app.extensions import db
 from app.transaction import after_commit
@@ -52,13 +52,15 @@ HEADERS = [
 ]
 
 # One indexed read: the couple's revision, if this device is still signed in and its person
-# is still in this couple.
-REVISION_OF_DEVICE = text(
+# is still in this couple. Plain SQL for the driver itself, `{0}` standing for its placeholder:
+# sqlite3 (qmark) or psycopg (pyformat).
+REVISION_OF_DEVICE = (
     "SELECT couples.revision FROM devices"
     " JOIN memberships ON memberships.user_id = devices.user_id"
     " JOIN couples ON couples.id = memberships.couple_id"
-    " WHERE devices.id = :device AND devices.user_id = :person AND couples.id = :couple"
+    " WHERE devices.id = {0} AND devices.user_id = {0} AND couples.id = {0}"
 )
+PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 bp = Blueprint("live", __name__)
 
@@ -162,16 +164,24 @@ def init_app(app) -> None:
 
 
 def _reader(app) -> Engine:
-    """What the fast path reads with. On PostgreSQL an engine of its own in autocommit and
-    without the pool's pre-ping: one round trip per poll instead of four (docs/performance.md).
-    A connection that dropped fails that one poll over to the full path and is replaced."""
+    """What the fast path reads with. On PostgreSQL an engine of its own in autocommit,
+    without the pool's pre-ping: one round trip per poll instead of four (docs/performance.md),
+    and without the pool's rollback when a connection comes back: it only ever ran one SELECT,
+    outside any transaction. A connection that dropped fails that one poll over to the full
+    path and is replaced."""
     engine = db.engine
     if engine.dialect.name != "postgresql":
         return engine  # SQLite: in the process, nothing to save
     options = {
         k: v for k, v in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if k != "pool_pre_ping"
     }
-    reader = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, **options)
+    reader = create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=False,
+        pool_reset_on_return=None,
+        **options,
+    )
     app.extensions["duet.live.reader"] = reader  # disposed with the app's own (tests)
     return reader
 
@@ -264,6 +274,9 @@ class FastPath:
         self.serializer = serializer
         self.engine = engine
         self.store = store
+        # sqlite3 keeps the statement compiled by its text; psycopg prepares it on the server
+        # from its fifth use on a connection.
+        self.sql = REVISION_OF_DEVICE.format(PLACEHOLDERS[engine.dialect.paramstyle])
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
@@ -302,10 +315,22 @@ class FastPath:
                 return None
             if revision is not None:
                 return revision
-        with self.engine.connect() as connection:
-            revision = connection.execute(
-                REVISION_OF_DEVICE, {"device": device, "person": person, "couple": couple}
-            ).scalar_one_or_none()
+        revision = self.read(device, person, couple)
         if revision is not None and self.store is not None:
             self.store.raise_revision(couple, revision)
         return revision
+
+    def read(self, device: int, person: int, couple: int) -> int | None:
+        """The one read, on the pool's driver connection itself: a SQLAlchemy connection,
+        execution context and result around it cost several times the query on this path
+        (docs/performance.md). A connection that failed is not handed out again."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self.sql, (device, person, couple))
+            rows = cursor.fetchall()
+        except Exception:
+            connection.invalidate()
+            raise
+        connection.close()
+        return rows[0][0] if len(rows) == 1 else None

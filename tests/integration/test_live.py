@@ -13,12 +13,12 @@ import os
 import pytest
 from flask import request_started
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app import live
 from app.couple.models import Couple
 from app.extensions import db
-from tests.conftest import PASSWORD, Person
+from tests.conftest import PASSWORD, POSTGRES_URL, Person
 from tests.integration.test_reflection import LIBRARY
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -387,3 +387,22 @@ def test_redis_is_never_behind_the_database(couple, live_app, store):
         row = db.session.scalar(select(Couple))
         stored = redis.Redis.from_url(store).get(live.RedisStore.revision_key(row.id))
         assert int(stored) == row.revision
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs a database server to end the connection")
+@pytest.mark.parametrize("store", ["database"], indirect=True)
+def test_a_connection_the_server_ended_fails_one_poll_over_and_is_replaced(couple, live_app):
+    anna, _bram = couple
+    poller = ready(live_app, anna)
+    assert both_paths(live_app, anna, poller.headers())[0].status_code == 304
+    # The fast path's pooled connection, ended by the server (as a restart does).
+    pooled = live_app.wsgi_app.engine.raw_connection()
+    backend = pooled.driver_connection.info.backend_pid
+    pooled.close()
+    with live_app.app_context():
+        db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        db.session.commit()
+    answer, flask_saw = both_paths(live_app, anna, poller.headers())
+    assert answer.status_code == 304 and flask_saw
+    answer, flask_saw = both_paths(live_app, anna, poller.headers())
+    assert answer.status_code == 304 and not flask_saw
