@@ -48,6 +48,7 @@ def _sign_page(couple, draft, form, status=200, agreement_error=None):
             partner=partner,
             ready=services.ready_to_sign(draft, partners),
             mine=services.signature_of(draft, current_user),
+            theirs=theirs,
             voided=voided,
             why_voided=services.why_voided(voided, current_user) if voided else None,
             partner_voided=(

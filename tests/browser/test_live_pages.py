@@ -19,7 +19,7 @@ from tests.browser.test_signing import draw_with_mouse, sign_here, start_and_agr
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 5_000  # the page polls every 2 s; a partner's change must show within that
-MOVED_NL = "Er is iets veranderd op deze pagina. Laad hem opnieuw wanneer je zover bent."
+MOVED_NL = "Er is iets veranderd op deze pagina. Laad de pagina opnieuw wanneer je zover bent."
 
 
 def stay_put(page):
@@ -87,10 +87,13 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     expect(start.locator("#clause-list > li.clause")).to_have_count(5, timeout=LIVE_MS)
     check(start, "live-start-followed-nl")
     # The one with a choice made says what happened and keeps the choice.
-    expect(choosing.locator("#live-moved")).to_have_text(MOVED_NL, timeout=LIVE_MS)
+    expect(choosing.locator("#live-moved p")).to_contain_text(MOVED_NL, timeout=LIVE_MS)
     expect(choosing.locator('input[name="language"][value="en"]')).to_be_checked()
     expect_stayed(choosing)
     check(choosing, "live-start-notice-nl")
+    # Its button reloads the page when the person is ready: it is the agreement now.
+    choosing.locator("#live-moved button").click()
+    expect(choosing.locator("#clause-list > li.clause")).to_have_count(5, timeout=LIVE_MS)
     # The home card shows the agreement, in place.
     expect(together(home)).to_contain_text(
         "0 van de 5 afspraken hebben jullie allebei goedgekeurd.", timeout=LIVE_MS
@@ -108,7 +111,7 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     expect(start.locator("#clause-list .approvals li.yes")).to_have_count(5, timeout=LIVE_MS)
     approve_everything(start)
     expect(together(home)).to_contain_text(
-        "Jullie zijn het over elke afspraak eens. Jullie kunnen nu tekenen.", timeout=LIVE_MS
+        "Jullie zijn het over elke afspraak eens. Jullie kunnen nu ondertekenen.", timeout=LIVE_MS
     )
     expect_stayed(home)
     check(home, "live-home-agreed-nl")
@@ -140,7 +143,10 @@ def test_signing_page_follows_the_partner(signed_in, check):
     sign_here(anna, "Anna de Vries")
     expect(anna.locator("#signing-status")).to_contain_text("You have signed.")
     status = bram.locator("#signing-status")
-    expect(status).to_contain_text(re.compile(r"Anna ondertekende op \d"), timeout=LIVE_MS)
+    expect(status).to_contain_text(
+        "Anna heeft ondertekend. Jouw handtekening is de laatste.", timeout=LIVE_MS
+    )
+    expect(status).to_contain_text("Anna koos")  # her review date, before Bram picks his
     expect(bram.locator("#full_name")).to_have_value("Bram Jansen")
     assert focused_id(bram) == "full_name", "the field Bram typed in lost its focus"
     expect(bram.locator("#signature")).to_have_value(re.compile("^data:image/png"))

@@ -112,7 +112,9 @@ def test_the_signing_page_region_shows_the_partners_signature(agreed):
     status = region(bram, "/agreement/sign", "status")
     assert status.status_code == 200
     assert "<form" not in status.text  # what Bram is filling in is never sent again
-    assert re.search(r"Anna signed on", status.text)
+    assert "Anna has signed. Yours is the last signature." in status.text
+    assert "Anna chose" in status.text  # her review date: another one voids hers
+    assert "Anna signed on" in region(anna, "/agreement/sign", "status").text
 
 
 def test_the_versions_region_lists_the_final_version(agreed):

@@ -67,7 +67,7 @@ def test_both_sign_and_download_the_same_sealed_pdf(agreed, client):
     assert page.status_code == 200
     assert "Content fingerprint" in page.text
     assert anna.post("/agreement/sign", data=sign_data()).status_code == 302
-    assert "Anna signed on" in bram.get("/agreement/sign").text
+    assert "Anna has signed. Yours is the last signature." in bram.get("/agreement/sign").text
     assert "You have signed" in anna.get("/agreement/sign").text
     done = bram.post("/agreement/sign", data=sign_data("Bram Example", typed="y", signature=""))
     assert done.location == "/agreements"

@@ -27,16 +27,23 @@
   // Pages can merge a region themselves: window.duetLive.merge[name](mine, fresh).
   const live = (window.duetLive = window.duetLive || { merge: {} });
 
+  // Said once, at the top of the page, with a button: the person reloads when ready.
   function note(message) {
-    let element = document.getElementById("live-moved");
-    if (!element) {
-      element = document.createElement("p");
-      element.id = "live-moved";
-      element.className = "notice";
-      element.setAttribute("role", "status");
-      document.getElementById("main").prepend(element);
-    }
-    element.textContent = message;
+    if (document.getElementById("live-moved")) return;
+    const element = document.createElement("div");
+    element.id = "live-moved";
+    element.className = "notice";
+    element.setAttribute("role", "status");
+    const text = document.createElement("p");
+    text.textContent = message;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-quiet button-small";
+    button.textContent = state.dataset.reloadLabel;
+    button.addEventListener("click", () => location.reload());
+    text.append(" ", button);
+    element.append(text);
+    document.getElementById("main").prepend(element);
   }
 
   class Moved extends Error {}
