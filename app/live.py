@@ -24,6 +24,7 @@ epoch after that commit, so their tokens stop matching at once (docs/deploying.m
 
 import logging
 import secrets
+import time
 from functools import wraps
 
 import redis
@@ -79,7 +80,12 @@ def moved(couple_id: int, *parts: str) -> int:
     if revision is not None and (store := _store()) is not None:
         # Before the commit: Redis is never behind the database. If this transaction rolls
         # back, Redis is ahead for a while, which only sends polls to the full path.
-        store.raise_revision(couple_id, revision)
+        try:
+            store.raise_revision(couple_id, revision)
+        except redis.RedisError:
+            # The change itself must not fail for it. Redis may now be behind for as long
+            # as the key lives (KEEP_REVISION): the partner may learn of it that much later.
+            log.warning("Redis did not take couple %s's revision; the change stands.", couple_id)
     return revision
 
 
@@ -111,7 +117,11 @@ class RedisStore:
     the full path", which sets a new one.
     """
 
-    KEEP = 24 * 3600  # seconds a key lives without being written again
+    # Seconds a key lives without being written again. A revision key that expires sends
+    # one poll per couple to the database, which writes it again: short, so that a write
+    # Redis missed while it was unreachable is caught up within a minute.
+    KEEP_REVISION = 60
+    KEEP = 24 * 3600
     RAISE = """
         local current = tonumber(redis.call('GET', KEYS[1]) or '0')
         if current < tonumber(ARGV[1]) then
@@ -121,8 +131,24 @@ class RedisStore:
     """
 
     def __init__(self, url: str):
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # Redis answers in well under a millisecond; one that does not answer within a
+        # quarter of a second is treated as down (the full path answers without it).
+        self.client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
         self._raise = self.client.register_script(self.RAISE)
+        self.down_until = 0.0
+
+    DOWN_FOR = 5  # seconds this process leaves Redis alone after it failed to answer
+
+    def _call(self, action):
+        """Run one Redis call, or fail at once while Redis was down a moment ago: a poll
+        never waits for a Redis that is not there."""
+        if time.monotonic() < self.down_until:
+            raise redis.ConnectionError("Redis did not answer a moment ago")
+        try:
+            return action()
+        except redis.RedisError:
+            self.down_until = time.monotonic() + self.DOWN_FOR
+            raise
 
     @staticmethod
     def revision_key(couple_id: int) -> str:
@@ -133,18 +159,20 @@ class RedisStore:
         return f"duet:live:person:{person_id}"
 
     def read(self, couple_id: int, person_id: int) -> tuple[int | None, bytes | None]:
-        revision, epoch = self.client.mget(self.revision_key(couple_id), self.epoch_key(person_id))
+        keys = (self.revision_key(couple_id), self.epoch_key(person_id))
+        revision, epoch = self._call(lambda: self.client.mget(*keys))
         return (int(revision) if revision is not None else None), epoch
 
     def raise_revision(self, couple_id: int, revision: int) -> None:
-        self._raise(keys=[self.revision_key(couple_id)], args=[revision, self.KEEP])
+        key = self.revision_key(couple_id)
+        self._call(lambda: self._raise(keys=[key], args=[revision, self.KEEP_REVISION]))
 
     def epoch(self, person_id: int) -> str:
         """The person's current epoch, made if missing (after a restart or an expiry)."""
         key = self.epoch_key(person_id)
         fresh = str(secrets.randbelow(2**62))
-        self.client.set(key, fresh, ex=self.KEEP, nx=True)
-        value = self.client.get(key)
+        self._call(lambda: self.client.set(key, fresh, ex=self.KEEP, nx=True))
+        value = self._call(lambda: self.client.get(key))
         return value.decode() if value is not None else fresh
 
     def new_epochs(self, person_ids) -> None:
@@ -152,7 +180,7 @@ class RedisStore:
             for person_id in person_ids:
                 pipeline.incr(self.epoch_key(person_id))
                 pipeline.expire(self.epoch_key(person_id), self.KEEP)
-            pipeline.execute()
+            self._call(pipeline.execute)
 
 
 def init_app(app) -> None:
@@ -243,7 +271,14 @@ def state():
 
     couple = couple_of(current_user)
     store = _store()
-    epoch = store.epoch(current_user.id) if store is not None else ""
+    # Without Redis the fast path does not read the epoch; with Redis down, an empty one is a
+    # token its fast path never accepts, so every poll comes here until Redis is back.
+    epoch = ""
+    if store is not None:
+        try:
+            epoch = store.epoch(current_user.id)
+        except redis.RedisError:
+            log.warning("Redis is unreachable: live polls go to the full path.")
     device = current_user.current_device
     token = tokens().dumps([device.id, current_user.id, couple.id if couple else 0, epoch])
     if couple is None:

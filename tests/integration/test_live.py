@@ -406,3 +406,17 @@ def test_a_connection_the_server_ended_fails_one_poll_over_and_is_replaced(coupl
     assert answer.status_code == 304 and flask_saw
     answer, flask_saw = both_paths(live_app, anna, poller.headers())
     assert answer.status_code == 304 and not flask_saw
+
+
+def test_with_redis_down_changes_still_happen_and_polls_go_to_the_full_path(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
+    anna = Person(app, "anna@example.com", "Anna").register()
+    bram = Person(app, "bram@example.com", "Bram").register()
+    assert bram.join(anna.create_couple()).status_code == 302
+    poller = ready(app, bram)
+    answer, flask_saw = both_paths(app, bram, poller.headers())
+    assert answer.status_code == 304 and flask_saw
+    started = anna.post("/agreement/start", data={"language": "en", "starter": "basic"})
+    assert started.status_code == 302  # the change does not fail for Redis
+    answer, flask_saw = both_paths(app, bram, poller.headers())
+    assert answer.status_code == 200 and flask_saw
