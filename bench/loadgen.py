@@ -1,15 +1,17 @@
 """Open-loop load for bench/poll.py (run by it, not by hand).
 
-Every partner polls GET /agreement/revision at fixed times, one poll every `interval`
-seconds with a random phase, whatever the server does: the arrival rate stays constant
-(open loop). A poll's latency runs from the time it was *scheduled*, not from when it was
-sent, so a client that falls behind or a server that queues is counted in full (no
-coordinated omission).
+Every partner polls GET /live at fixed times, one poll every `interval` seconds with a
+random phase, whatever the server does: the arrival rate stays constant (open loop). A
+poll's latency runs from the time it was *scheduled*, not from when it was sent, so a client
+that falls behind or a server that queues is counted in full (no coordinated omission).
 
-As the browser does (app/static/js/drafting.js), a poll answered 200 is followed by
-GET /agreement/live. A few partners ("changers") also act as a person clicking on the page:
-GET /agreement, read the CSRF token, clause and version from the form, wait a few seconds,
-POST .../approve or .../withdraw, and follow the redirect back to GET /agreement.
+As the browser does (app/static/js/live.js), each poll sends the last ETag and the last
+poll token (X-Live-Token) its page was given, keeps both from every answer, and a poll
+answered 200 is followed by GET /agreement/live (the drafting page's region). A few partners
+("changers") also act as a person clicking on the page: GET /agreement, read the CSRF
+token, clause and version from the form, wait a few seconds, POST .../approve or
+.../withdraw, and follow the redirect back to GET /agreement. Each page load starts the
+page's script again: the ETag from the page, no token (the next poll goes to the full path).
 
 Plain asyncio sockets, one connection per request (`Connection: close`), which is what a
 sync gunicorn worker does anyway; the client stays light so it takes little of the CPU that
@@ -29,8 +31,10 @@ from collections import Counter
 from urllib.parse import urlencode
 
 SET_COOKIE = re.compile(rb"(?im)^set-cookie: session=([^;\r\n]*)")
+LIVE_TOKEN = re.compile(rb"(?im)^x-live-token: *([^\r\n]+)")
+ETAG = re.compile(rb'(?im)^etag: *(?:W/)?"([^"\r\n]*)"')
 INFINITY = float("inf")
-REVISION = re.compile(rb'data-revision="(\d+)"')
+PAGE_ETAG = re.compile(rb'id="live-state"[^>]*data-etag="([^"]+)"')
 FORM = re.compile(
     rb'<form[^>]*action="/agreement/clauses/(\d+)/(approve|withdraw)[^"]*">(.*?)</form>', re.S
 )
@@ -108,19 +112,24 @@ class Client:
 
 
 class Partner:
-    __slots__ = ("cookie", "revision")
+    """What one page holds: the session cookie, the last ETag and the last poll token."""
 
-    def __init__(self, cookie: str, revision: int):
+    __slots__ = ("cookie", "etag", "token")
+
+    def __init__(self, cookie: str, etag: str, token: str | None):
         self.cookie = cookie
-        self.revision = revision
+        self.etag = etag
+        self.token = token
 
 
 class Load:
     def __init__(self, spec: dict):
         self.spec = spec
         self.client = Client(spec["host"], spec["port"], spec["user_agent"], spec["timeout"])
-        self.partners = [Partner(p["cookie"], p["revision"]) for p in spec["partners"]]
+        self.partners = [Partner(p["cookie"], p["etag"], p["token"]) for p in spec["partners"]]
         self.record = Recorder()
+        self.full_path = 0  # polls in the window answered by the full path (a new token)
+        self.answered = 0  # every answer, warm-up included, for CPU per request
         self.tasks: set[asyncio.Task] = set()
         self.lags: list[float] = []
         self.peak_in_flight = 0
@@ -141,24 +150,29 @@ class Load:
             if counted:
                 self.record.error(kind, error)
             return None
+        self.answered += 1
         if counted:
             self.record.add(kind, self.loop.time() - since, status)
         return status, header, content
 
     async def poll(self, partner: Partner, scheduled: float) -> None:
         counted = self.measuring(scheduled)
+        headers = f'If-None-Match: "{partner.etag}"\r\n'
+        if partner.token:
+            headers += f"X-Live-Token: {partner.token}\r\n"
         answer = await self.timed(
-            "poll",
-            scheduled,
-            counted,
-            "GET",
-            "/agreement/revision",
-            partner.cookie,
-            f'If-None-Match: "{partner.revision}"\r\n',
+            "poll", scheduled, counted, "GET", "/live", partner.cookie, headers
         )
-        if answer is not None and answer[0] == 200:
-            partner.revision = json.loads(answer[2])["revision"]
-            # The page then fetches the new clause list and merges it in.
+        if answer is None:
+            return
+        status, header, _content = answer
+        # Only the full path hands out a token; the page keeps the latest one.
+        if token := LIVE_TOKEN.search(header):
+            partner.token = token.group(1).decode().strip()
+            self.full_path += counted
+        if status == 200 and (etag := ETAG.search(header)):
+            partner.etag = etag.group(1).decode()
+            # The page then fetches its region that follows what moved, and merges it in.
             now = self.loop.time()
             await self.timed("live", now, counted, "GET", "/agreement/live", partner.cookie)
 
@@ -203,14 +217,15 @@ class Load:
             status, header, content = answer
             if cookie := SET_COOKIE.search(header):
                 partner.cookie = cookie.group(1).decode()
-            form, revision = FORM.search(content), REVISION.search(content)
+            form, etag = FORM.search(content), PAGE_ETAG.search(content)
             token = CSRF_TOKEN.search(form.group(3)) if form else None
             version = VERSION.search(form.group(3)) if form else None
-            if status != 200 or revision is None or token is None or version is None:
+            if status != 200 or etag is None or token is None or version is None:
                 self.record.errors[f"page: status {status} without a clause form"] += counted
                 await asyncio.sleep(1)
                 continue
-            partner.revision = int(revision.group(1))
+            # A page load starts live.js again: the page's ETag, and no token yet.
+            partner.etag, partner.token = etag.group(1).decode(), None
             clause_id, action = form.group(1).decode(), form.group(2).decode()
             await asyncio.sleep(rng.uniform(low, high))
             began = self.loop.time()
@@ -252,6 +267,8 @@ class Load:
                 for kind, counts in self.record.statuses.items()
             },
             "errors": dict(self.record.errors),
+            "full_path": self.full_path,
+            "answered": self.answered,
             "peak_in_flight": self.peak_in_flight,
             "lag_p99_ms": percentile(lags, 0.99) * 1000,
             "lag_max_ms": (lags[-1] if lags else float("nan")) * 1000,
