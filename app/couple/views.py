@@ -2,6 +2,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import qr
 from app.accounts.forms import ButtonForm
 from app.couple import bp, services
 from app.couple.access import couple_or_404, owned_or_404
@@ -33,15 +34,22 @@ def invite():
     couple = services.couple_of(current_user)
     if couple is None or services.is_complete(couple):
         return redirect(url_for("main.index"))
+    link = None
+    if couple.invite_token:
+        link = public_url("couple.invitation", token=couple.invite_token)
     return render_template(
         "couple/invite.html",
         couple=couple,
         live=services.invite_is_live(couple),
-        link=public_url("couple.invitation", token=couple.invite_token)
-        if couple.invite_token
-        else None,
+        link=link,
+        qr=invite_qr(link) if link else None,
         form=ButtonForm(),
     )
+
+
+def invite_qr(link: str) -> str:
+    """The invite link as a QR code to scan in the same room: on white, so any camera reads it."""
+    return qr.svg_data_uri(link, light="#fff")
 
 
 @bp.post("/couple/invite/renew")

@@ -37,7 +37,6 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import jinja2
-import segno
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from babel.dates import format_date, format_time
@@ -62,6 +61,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app import config as settings
+from app import qr
 from app.filters import date_locale
 from app.signing.verify_worker import (
     INFO_DOCUMENT_ID,
@@ -400,8 +400,7 @@ def _qr_code(url: str) -> str:
 
     Error correction M; black on transparent, no text, so nothing in it troubles PDF/A.
     """
-    code = segno.make(url, error="m", micro=False)
-    return code.svg_data_uri(scale=1, border=4, dark="#000", light=None, omitsize=False)
+    return qr.svg_data_uri(url)
 
 
 def _audit_groups(audit: tuple[AuditLine, ...]) -> list[tuple[str | None, list[AuditLine]]]:
