@@ -36,10 +36,20 @@ class Together:
 
     draft: Agreement | None = None
     progress: Progress | None = None
+    i_agreed: int = 0  # clauses of the draft each has said yes to
+    partner_agreed: int = 0
     i_signed: bool = False
     partner_signed: bool = False
     latest: tuple[Agreement, FinalDocument] | None = None
     shared_by_partner: int = 0
+
+    @property
+    def my_open(self) -> int:
+        return self.progress.total - self.i_agreed if self.progress else 0
+
+    @property
+    def partner_open(self) -> int:
+        return self.progress.total - self.partner_agreed if self.progress else 0
 
 
 def together(user: User, couple: Couple, partner: User) -> Together:
@@ -55,6 +65,9 @@ def together(user: User, couple: Couple, partner: User) -> Together:
     state.draft = drafting.current_draft(couple)
     if state.draft is not None:
         state.progress = drafting.progress(state.draft, couple.partners)
+        clauses = drafting.active_clauses(state.draft)
+        state.i_agreed = sum(clause.approved_by(user) for clause in clauses)
+        state.partner_agreed = sum(clause.approved_by(partner) for clause in clauses)
         state.i_signed = signing.signature_of(state.draft, user) is not None
         state.partner_signed = signing.signature_of(state.draft, partner) is not None
     return state

@@ -33,7 +33,7 @@ def _home():
     progress = reflections.progress(current_user, library())
     return live.render(
         "main/dashboard.html",
-        {"together": "main/_together.html"},
+        {"together": "main/_together.html", "steps": "main/_steps.html"},
         couple=couple,
         partner=partner,
         together=services.together(current_user, couple, partner) if partner else None,

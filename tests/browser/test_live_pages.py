@@ -64,7 +64,7 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     home = bram
     open_page(home, "/")
     expect(together(home).locator("h2")).to_have_text("Waar jullie staan")
-    expect(together(home)).to_contain_text("Jullie zijn nog niet aan de afspraak begonnen.")
+    expect(together(home)).to_contain_text("Jullie zijn nog niet aan de afspraak begonnen")
     check(home, "live-home-not-started-nl")
     stay_put(home)
     start = bram.context.new_page()
@@ -95,17 +95,17 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     choosing.locator("#live-moved button").click()
     expect(choosing.locator("#clause-list > li.clause")).to_have_count(5, timeout=LIVE_MS)
     # The home card shows the agreement, in place.
-    expect(together(home)).to_contain_text(
-        "0 van de 5 afspraken hebben jullie allebei goedgekeurd.", timeout=LIVE_MS
-    )
-    expect(together(home).get_by_role("link", name="Open de afspraak")).to_be_visible()
+    expect(together(home)).to_contain_text("Jij: 0 van de 5 goedgekeurd", timeout=LIVE_MS)
+    expect(together(home)).to_contain_text("Anna: 0 van de 5 goedgekeurd")
+    expect(together(home).get_by_role("link", name="Keur de 5 open afspraken goed")).to_be_visible()
     expect_stayed(home)
     check(home, "live-home-drafting-nl")
 
     # Anna agrees to everything and goes home; Bram agrees too, and both cards show it.
     approve_everything(anna)
     open_page(anna, "/")
-    expect(together(anna)).to_contain_text("0 of 5 clauses agreed by both of you.")
+    expect(together(anna)).to_contain_text("You: 5 of 5 agreed")
+    expect(together(anna)).to_contain_text("You agree to every clause. Bram has 5 still open.")
     stay_put(anna)
     # Bram's drafting tab shows her five yeses before he adds his own.
     expect(start.locator("#clause-list .approvals li.yes")).to_have_count(5, timeout=LIVE_MS)
@@ -118,7 +118,7 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     expect(together(anna)).to_contain_text(
         "You both agree to every clause. You can sign now.", timeout=LIVE_MS
     )
-    expect(together(anna).get_by_role("link", name="Go to signing")).to_be_visible()
+    expect(together(anna).get_by_role("link", name="Sign the agreement")).to_be_visible()
     expect_stayed(anna)
     check(anna, "live-home-agreed-en")
 

@@ -81,15 +81,43 @@ def test_home_shows_where_the_couple_stands(drafting):
     assert together.status_code == 200
     assert 'id="home-together"' in together.text
     assert "<html" not in together.text  # the region only
-    assert "clauses agreed by both of you" in together.text
-    assert "Open the agreement" in together.text
+    assert "<strong>You</strong>: 0 of 5 agreed" in together.text
+    assert "<strong>Anna</strong>: 0 of 5 agreed" in together.text
+    assert "Agree to the 5 open clauses" in together.text  # the one next step
 
 
 def test_home_says_when_the_partner_has_signed(agreed):
     anna, bram = agreed
+    before = region(bram, "/", "together").text
+    assert "You both agree to every clause. You can sign now." in before
+    assert 'href="/agreement/sign"' in before
     sign(anna)
-    assert "Anna has signed. Yours is the last signature." in region(bram, "/", "together").text
+    together = region(bram, "/", "together").text
+    assert "Anna has signed. Yours is the last signature." in together
+    assert "<strong>Anna</strong>: 5 of 5 agreed, signed" in together
     assert "You have signed." in region(anna, "/", "together").text
+    steps = region(bram, "/", "steps").text
+    assert 'class="done"' in steps  # drafting is done
+    assert 'href="/agreement/sign"' in steps  # "Sign" leads to the form, not the list
+
+
+def test_home_after_both_signed_offers_the_download(agreed):
+    anna, bram = agreed
+    sign(anna)
+    sign(bram)
+    together = region(bram, "/", "together").text
+    assert "Version 1 is signed by both of you." in together
+    assert "/pdf" in together
+    assert "Check that a PDF is a genuine Duet agreement" in bram.get("/").text
+
+
+def test_home_suggests_reflecting_first_only_before_any_answer(partners):
+    anna, _bram = partners
+    assert "Reflect on your own" in region(anna, "/", "together").text
+    anna.post(f"/reflection/prompts/{LIBRARY.prompts[0].id}", data={"text": "Mine."})
+    together = region(anna, "/", "together").text
+    assert 'href="/reflection"' not in together
+    assert "Start the agreement" in together
 
 
 def test_home_counts_shared_answers_and_never_private_ones(partners):
