@@ -132,12 +132,12 @@ def live_server(live):
 
 @pytest.fixture
 def signed_in(live, new_context):
-    """signed_in(locale, email, name): a page in a new phone context, signed in as a person
-    registered through the app's own test client (the registration pages themselves are
-    driven by hand in test_partners.py), on the home page."""
+    """signed_in(locale, email, name[, javascript]): a page in a new phone context, signed in
+    as a person registered through the app's own test client (the registration pages
+    themselves are driven by hand in test_partners.py), on the home page."""
     app, base_url = live
 
-    def make(locale: str, email: str, name: str):
+    def make(locale: str, email: str, name: str, javascript: bool = True):
         client = app.test_client()
         # As the phone would send them: the session's identifier is made from both.
         # The language comes from Accept-Language, as the phone's locale sends it.
@@ -176,7 +176,7 @@ def signed_in(live, new_context):
             ],
             "origins": [],
         }
-        page = new_context(locale, storage_state=state).new_page()
+        page = new_context(locale, storage_state=state, javascript=javascript).new_page()
         page.goto("/")
         return page
 

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.browser.conftest import PHONE, live_app, serving
-from tests.browser.pages import SUBMIT, expect, fill_registration, follow, open_page
+from tests.browser.pages import SUBMIT, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -50,19 +50,18 @@ def neutral_site():
 
 
 @pytest.fixture(scope="module")
-def live_server(request, tmp_path_factory, database_url_factory, neutral_site):
+def live(request, tmp_path_factory, database_url_factory, neutral_site):
     """Duet with quick exit leading to the stand-in neutral site (another origin)."""
     app = live_app(request, tmp_path_factory, database_url_factory, QUICK_EXIT_URL=neutral_site)
     with serving(app) as base_url:
-        yield base_url
+        app.config["PUBLIC_URL"] = base_url
+        yield app, base_url
 
 
-def take_the_check(new_context, check, lang: str, name: str, javascript: bool = True):
-    """Someone registers, takes the pattern check with a private note, and sees the result."""
-    page = new_context("nl-NL" if lang == "nl" else "en-GB", javascript=javascript).new_page()
-    open_page(page, "/register")
-    check(page, f"exit-{name}-register-{lang}")
-    fill_registration(page, f"{name}-{lang}@example.com", name.title())
+def take_the_check(signed_in, check, lang: str, name: str, javascript: bool = True):
+    """Someone signed in takes the pattern check with a private note, and sees the result."""
+    locale = "nl-NL" if lang == "nl" else "en-GB"
+    page = signed_in(locale, f"{name}-{lang}@example.com", name.title(), javascript=javascript)
     check(page, f"exit-{name}-home-{lang}")
     open_page(page, "/reflection/pattern-check")
     for group in page.locator("main fieldset").all():
@@ -115,8 +114,8 @@ def session_cookies(page):
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_quick_exit_by_the_button(new_context, check, live_server, neutral_site, lang):
-    page = take_the_check(new_context, check, lang, "button")
+def test_quick_exit_by_the_button(signed_in, check, live_server, neutral_site, lang):
+    page = take_the_check(signed_in, check, lang, "button")
     cookies = session_cookies(page)
     page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
     with page.expect_navigation(url=neutral_site):
@@ -125,8 +124,8 @@ def test_quick_exit_by_the_button(new_context, check, live_server, neutral_site,
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_quick_exit_by_shift_three_times(new_context, check, live_server, neutral_site, lang):
-    page = take_the_check(new_context, check, lang, "shift")
+def test_quick_exit_by_shift_three_times(signed_in, check, live_server, neutral_site, lang):
+    page = take_the_check(signed_in, check, lang, "shift")
     cookies = session_cookies(page)
     status = page.locator("[data-quick-exit-status]")
 
@@ -143,8 +142,8 @@ def test_quick_exit_by_shift_three_times(new_context, check, live_server, neutra
     expect_nothing_comes_back(page, check, "shift", lang, cookies, live_server)
 
 
-def test_shift_with_other_keys_or_too_slowly_does_not_leave(new_context, check):
-    page = take_the_check(new_context, check, "en", "typing")
+def test_shift_with_other_keys_or_too_slowly_does_not_leave(signed_in, check):
+    page = take_the_check(signed_in, check, "en", "typing")
     open_page(page, "/reflection/prompts/what-i-feel")
     check(page, "exit-typing-prompt-en")
     page.locator("#text").type("I FEEL TIRED AND I WANT TO TALK.")
@@ -159,8 +158,8 @@ def test_shift_with_other_keys_or_too_slowly_does_not_leave(new_context, check):
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_quick_exit_without_javascript(new_context, check, live_server, neutral_site, lang):
-    page = take_the_check(new_context, check, lang, "nojs", javascript=False)
+def test_quick_exit_without_javascript(signed_in, check, live_server, neutral_site, lang):
+    page = take_the_check(signed_in, check, lang, "nojs", javascript=False)
     cookies = session_cookies(page)
     with page.expect_navigation(url=neutral_site):
         page.locator("[data-quick-exit]").click()
