@@ -1,5 +1,5 @@
-"""`flask content ...`, `flask translate ...` and `flask seal ...`: the content library, the
-Dutch catalog and the identity that seals the signed PDFs."""
+"""`flask content ...`, `flask translate ...`, `flask seal ...` and `flask demo`: the content
+library, the Dutch catalog, the identity that seals the signed PDFs, and a couple to try."""
 
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,11 +9,13 @@ from babel.messages.frontend import CommandLineInterface
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import demo
 from app.content import ContentError, load_library
 from app.db import writing
 from app.extensions import db
 from app.signing import pdf
 from app.signing import services as signing
+from app.transaction import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "app" / "translations"
@@ -91,6 +93,7 @@ def register_cli(app: Flask) -> None:
         POT.unlink()
 
     register_seal_cli(app)
+    register_demo_cli(app)
 
 
 def register_seal_cli(app: Flask) -> None:
@@ -153,6 +156,48 @@ def register_seal_cli(app: Flask) -> None:
         _checked(identity)
         click.echo(f"OK: no final agreement is sealed by another identity than {identity.source}.")
         _describe(identity)
+
+
+def register_demo_cli(app: Flask) -> None:
+    @app.cli.command("demo")
+    @click.option("--reset", is_flag=True, help="Delete the demo accounts first, then make anew.")
+    @click.option(
+        "--yes-this-is-not-production",
+        "not_production",
+        is_flag=True,
+        help="Run even though the database or PUBLIC_URL names another machine.",
+    )
+    def demo_command(reset: bool, not_production: bool):
+        """Make Anna and Bram, a couple with the starter agreement begun (not in production)."""
+        public = app.config["PUBLIC_URL"].rstrip("/")
+        refusal = demo.refusal(app.config["SQLALCHEMY_DATABASE_URI"], public)
+        if refusal and not not_production:
+            raise click.ClickException(refusal)
+        password = demo.new_password()
+        with _database():
+            with unit_of_work():
+                removed = bool(demo.demo_accounts())
+                if removed and not reset:
+                    raise click.ClickException(
+                        f"the demo accounts ({', '.join(demo.EMAILS)}) exist already; "
+                        "`flask --app app demo --reset` deletes them and makes them anew."
+                    )
+                demo.remove_demo()
+            clauses = demo.make_demo(password)
+        if removed:
+            click.echo("Deleted the old demo accounts and everything they held.")
+        click.echo(
+            f'Made a demo couple, Anna and Bram, with "{demo.starter_title()}" started '
+            f"({clauses} clauses, none agreed yet)."
+        )
+        click.echo(f"\nOpen {public}/login and sign in:")
+        for email, name in demo.PEOPLE:
+            click.echo(f"  {name}: {email}")
+        click.echo(f"  Password for both: {password}  (shown only now)")
+        click.echo(
+            "\nSign in as Anna in this browser and as Bram in a private window or another\n"
+            "browser: each keeps its own sign-in. `--reset` starts again from scratch."
+        )
 
 
 def _loaded() -> pdf.Sealer:
