@@ -262,7 +262,8 @@ def seed(app, couples: int) -> list[dict]:
     (the "basic" starter) and one signed-in device; returns each partner's session cookie
     and the ids a poll token names (device, person, couple)."""
     from argon2 import PasswordHasher
-    from flask_login.utils import _create_identifier
+    from flask import session
+    from flask_login import login_user
 
     from app.accounts.models import User
     from app.accounts.services import start_session
@@ -280,8 +281,6 @@ def seed(app, couples: int) -> list[dict]:
         "/", environ_base={"REMOTE_ADDR": HOST}, headers={"User-Agent": USER_AGENT}
     )
     with context, writing():
-        # What Flask-Login's session protection expects: a hash of address and browser.
-        identifier = _create_identifier()
         serializer = app.session_interface.get_signing_serializer(app)
         library = app.extensions["duet.content"]
         made = []
@@ -309,11 +308,15 @@ def seed(app, couples: int) -> list[dict]:
         partners = []
         for number, (agreement, pair, tokens) in enumerate(made):
             for user, token in zip(pair, tokens, strict=True):
-                session = {"_fresh": True, "_id": identifier, "_permanent": True}
-                session["_user_id"] = token
+                # The session a real login leaves, made by Flask-Login itself in this
+                # request's context (the bench's address and browser).
+                session.clear()
+                user.session_token = token
+                login_user(user)
+                session.permanent = True
                 partners.append(
                     {
-                        "cookie": serializer.dumps(session),
+                        "cookie": serializer.dumps(dict(session)),
                         "couple": number,
                         "couple_id": agreement.couple_id,
                         "user_id": user.id,

@@ -60,12 +60,18 @@ def test_login_starts_a_new_session_identifier(person, app):
         session["planted"] = "by an attacker"
     anna.login()
     with anna.client.session_transaction() as session:
-        first = session["_user_id"]
         assert "planted" not in session
+    first = devices(app)
     anna.post("/logout")
     anna.login()
-    with anna.client.session_transaction() as session:
-        assert session["_user_id"] != first
+    second = devices(app)
+    assert len(first) == len(second) == 1
+    assert first != second  # a new device row, with a new session token
+
+
+def devices(app) -> set[tuple[int, str]]:
+    with app.app_context():
+        return {tuple(row) for row in db.session.execute(select(Device.id, Device.token_hash))}
 
 
 def test_logout_ends_the_session_on_the_server(person):
