@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as settings
-from app import live
+from app import headers, live
 from app.content import ContentError, load_library
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
 from app.navigation import IdConverter
@@ -21,21 +21,6 @@ from app.rate_limits import warn_if_counted_per_process
 from app.transaction import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -75,10 +60,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.engine_options(app.config)
     settings.check_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
 
-    if hops := int(app.config["TRUST_PROXY"]):
-        # Only the addresses our own proxies appended. The proxy nearest to us sets the
-        # scheme (one value) and passes Host on, so X-Forwarded-Host is never read.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=0)
     warn_if_counted_per_process(app)
     app.session_interface = SessionInterface()
 
@@ -91,6 +72,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     live.init_app(app)
+    if hops := int(app.config["TRUST_PROXY"]):
+        # Only the addresses our own proxies appended. The proxy nearest to us sets the
+        # scheme (one value) and passes Host on, so X-Forwarded-Host is never read. In front
+        # of the live fast paths too, so they see the scheme the proxy reported.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=0)
     _register_security_headers(app)
     _register_error_handlers(app)
 
@@ -190,15 +176,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        # Forms need their Referer over HTTPS (CSRF's strict check); no other site gets one,
-        # so tokens in invite and reset links stay here.
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if request.is_secure:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        for name, value in headers.security_headers(request.is_secure):
+            if name == "Content-Security-Policy":
+                response.headers.setdefault(name, value)  # a view may narrow it
+            else:
+                response.headers[name] = value
         cache = response.headers.get("Cache-Control", "")
         if request.endpoint != "static" and "public" not in cache:
             # Pages behind login hold private words, and a visit to any page (help, say) is

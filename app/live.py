@@ -23,8 +23,10 @@ epoch after that commit, so their tokens stop matching at once (docs/deploying.m
 """
 
 import logging
+import re
 import secrets
 import time
+from datetime import UTC, datetime
 from functools import wraps
 
 import redis
@@ -32,8 +34,10 @@ from flask import Blueprint, abort, current_app, g, jsonify, render_template, re
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import Engine, create_engine, update
+from werkzeug.http import parse_cookie
 
 from app.extensions import db
+from app.headers import security_headers
 from app.transaction import after_commit
 
 log = logging.getLogger("duet.live")
@@ -62,6 +66,22 @@ REVISION_OF_DEVICE = (
     " WHERE devices.id = {0} AND devices.user_id = {0} AND couples.id = {0}"
 )
 PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+# Downloading a stored final PDF, the other request a phone repeats. The session cookie says
+# which device it is (`DEVICE`: the digest of its session token, set at sign-in, signed like
+# the rest of the session; never its id, which SQLite may give a later device); the PDF
+# comes with one indexed read if that device is still signed in, its person still in the
+# couple, and the PDF made. Anything else goes to the Flask view.
+DOWNLOAD = re.compile(r"/agreements/([0-9]{1,18})/pdf")
+DEVICE = "duet.device"
+PDF_OF_DEVICE = (
+    "SELECT final_documents.pdf, final_documents.finalised_at, agreements.number FROM devices"
+    " JOIN memberships ON memberships.user_id = devices.user_id"
+    " JOIN agreements ON agreements.couple_id = memberships.couple_id"
+    " JOIN final_documents ON final_documents.agreement_id = agreements.id"
+    " WHERE devices.token_hash = {0} AND agreements.id = {0}"
+    " AND final_documents.pdf IS NOT NULL"
+)
 
 bp = Blueprint("live", __name__)
 
@@ -95,6 +115,14 @@ def signed_out(*person_ids: int) -> None:
     store = _store()
     if store is not None:
         after_commit(lambda: store.new_epochs(person_ids))
+
+
+def _utc(moment) -> datetime:
+    """A stored time as the driver hands it over: a datetime (psycopg, in the connection's
+    time zone) or SQLite's text in UTC without a zone."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def etag_of(couple_id: int | None, revision: int) -> str:
@@ -188,7 +216,10 @@ def init_app(app) -> None:
         app.extensions["duet.live"] = RedisStore(url)
     app.register_blueprint(bp)
     with app.app_context():
-        app.wsgi_app = FastPath(app.wsgi_app, tokens(), _reader(app), _store())
+        sessions = app.session_interface.get_signing_serializer(app)
+        app.wsgi_app = FastPath(app.wsgi_app, tokens(), _reader(app), _store(), sessions)
+        app.wsgi_app.session_cookie = app.config["SESSION_COOKIE_NAME"]
+        app.wsgi_app.session_max_age = int(app.permanent_session_lifetime.total_seconds())
 
 
 def _reader(app) -> Engine:
@@ -304,22 +335,72 @@ class FastPath:
     """In front of the Flask app: answers `GET /live` with 304 when it is sure, and passes
     every other request (and every doubt) on unchanged."""
 
-    def __init__(self, wsgi_app, serializer, engine, store: RedisStore | None):
+    session_cookie = "session"
+    session_max_age = 0
+
+    def __init__(self, wsgi_app, serializer, engine, store: RedisStore | None, sessions=None):
         self.wsgi_app = wsgi_app
         self.serializer = serializer
         self.engine = engine
         self.store = store
+        self.sessions = sessions
+        from app.signing.services import file_name  # signing moves revisions: imports this
+
+        self.file_name = file_name
         # sqlite3 keeps the statement compiled by its text; psycopg prepares it on the server
         # from its fifth use on a connection.
-        self.sql = REVISION_OF_DEVICE.format(PLACEHOLDERS[engine.dialect.paramstyle])
+        placeholder = PLACEHOLDERS[engine.dialect.paramstyle]
+        self.sql = REVISION_OF_DEVICE.format(placeholder)
+        self.pdf_sql = PDF_OF_DEVICE.format(placeholder)
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
-            tag = self.unchanged(environ)
-            if tag is not None:
-                start_response("304 Not Modified", [("ETag", tag), *HEADERS])
-                return []
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") == "GET":
+            if path == PATH:
+                tag = self.unchanged(environ)
+                if tag is not None:
+                    start_response("304 Not Modified", [("ETag", tag), *HEADERS])
+                    return []
+            elif self.sessions is not None and (found := DOWNLOAD.fullmatch(path)):
+                answer = self.download(environ, int(found[1]))
+                if answer is not None:
+                    data, name = answer
+                    start_response("200 OK", self.download_headers(environ, data, name))
+                    return [data]
         return self.wsgi_app(environ, start_response)
+
+    def download(self, environ, agreement: int) -> tuple[bytes, str] | None:
+        """The stored PDF and its file name, if this device may have it."""
+        cookie = parse_cookie(environ.get("HTTP_COOKIE", "")).get(self.session_cookie)
+        if not cookie:
+            return None
+        try:
+            device = self.sessions.loads(cookie, max_age=self.session_max_age).get(DEVICE)
+        except (BadData, ValueError, TypeError, AttributeError):
+            return None
+        if not isinstance(device, str):
+            return None
+        try:
+            rows = self.fetch(self.pdf_sql, (device, agreement))
+        except Exception:
+            log.warning("The download fast path could not read; Flask answers.", exc_info=True)
+            return None
+        if len(rows) != 1:
+            return None
+        data, finalised_at, number = rows[0]
+        return bytes(data), self.file_name(_utc(finalised_at), number)
+
+    @staticmethod
+    def download_headers(environ, data: bytes, name: str) -> list[tuple[str, str]]:
+        """As the Flask view's answer has them (app/navigation.py `attachment`, and the
+        headers of app/__init__.py), pinned by tests/integration/test_live.py."""
+        return [
+            ("Content-Type", "application/pdf"),
+            ("Content-Length", str(len(data))),
+            ("Content-Disposition", f'attachment; filename="{name}"'),
+            ("Cache-Control", "no-store"),
+            *security_headers(environ.get("wsgi.url_scheme") == "https"),
+        ]
 
     def unchanged(self, environ) -> str | None:
         """The ETag the page sent, if its token is good and the revision has not moved."""
@@ -350,22 +431,23 @@ class FastPath:
                 return None
             if revision is not None:
                 return revision
-        revision = self.read(device, person, couple)
+        rows = self.fetch(self.sql, (device, person, couple))
+        revision = rows[0][0] if len(rows) == 1 else None
         if revision is not None and self.store is not None:
             self.store.raise_revision(couple, revision)
         return revision
 
-    def read(self, device: int, person: int, couple: int) -> int | None:
+    def fetch(self, sql: str, values: tuple) -> list:
         """The one read, on the pool's driver connection itself: a SQLAlchemy connection,
         execution context and result around it cost several times the query on this path
         (docs/performance.md). A connection that failed is not handed out again."""
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
-            cursor.execute(self.sql, (device, person, couple))
+            cursor.execute(sql, values)
             rows = cursor.fetchall()
         except Exception:
             connection.invalidate()
             raise
         connection.close()
-        return rows[0][0] if len(rows) == 1 else None
+        return rows

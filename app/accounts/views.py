@@ -3,6 +3,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import live
 from app.accounts import bp, services
 from app.accounts.forms import (
     ButtonForm,
@@ -29,6 +30,9 @@ def _sign_in(user) -> None:
         session["locale"] = locale
     services.start_session(user, request.user_agent.string)
     login_user(user)
+    # Which device this is, for the download fast path (app/live.py): its token's digest,
+    # signed with the session (an id could be reused by SQLite after a sign-out).
+    session[live.DEVICE] = user.current_device.token_hash
     session.permanent = True
 
 
