@@ -266,11 +266,12 @@ def seed(app, couples: int) -> list[dict]:
     from flask_login import login_user
 
     from app.accounts.models import User
-    from app.accounts.services import start_session
+    from app.accounts.services import digest, start_session
     from app.couple.models import Couple, Membership
     from app.db import writing
     from app.drafting.services import start_agreement
     from app.extensions import db
+    from app.live import DEVICE
 
     password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
         "bench password, never used"
@@ -313,6 +314,7 @@ def seed(app, couples: int) -> list[dict]:
                 session.clear()
                 user.session_token = token
                 login_user(user)
+                session[DEVICE] = digest(token)  # as sign-in does (app/accounts/views.py)
                 session.permanent = True
                 partners.append(
                     {
