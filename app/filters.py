@@ -1,4 +1,4 @@
-"""Template filters: dates and devices, in the reader's language."""
+"""Template filters: dates and devices, in the reader's language; and the error summary's list."""
 
 import datetime as dt
 from datetime import datetime
@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from user_agents import parse
 
 from app.db import as_utc, utcnow
+from app.forms import error_list
 
 
 def device_name(user_agent: str) -> str:
@@ -44,6 +45,8 @@ def fingerprint(value: str) -> str:
 
 
 def register_filters(app: Flask) -> None:
+    # The one function templates call: what the error summary of a form lists.
+    app.add_template_global(error_list)
     app.add_template_filter(fingerprint)
     app.add_template_filter(device_name)
     app.add_template_filter(ago)

@@ -1,10 +1,11 @@
 """The base form every Duet form builds on."""
 
 import unicodedata
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, StringField
+from wtforms import RadioField, SelectChoice, StringField
 
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("nl", "Nederlands")]
 
@@ -58,6 +59,13 @@ def strip(value):
 
 
 class BaseForm(FlaskForm):
+    # Where the error summary links for a field without a control of its own (a hidden
+    # field filled by a script): field name -> id of the control to go to instead.
+    error_targets: dict[str, str] = {}
+    # Whether the error summary repeats each choice question before its message: a short
+    # "Please choose one." means nothing in a list of several such questions.
+    questions_in_summary = False
+
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
@@ -69,3 +77,35 @@ class BaseForm(FlaskForm):
                 field.errors = [*field.errors, message]
                 valid = False
         return valid
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One line of a page's error summary: the message, and the id of the control it links to."""
+
+    target: str
+    message: str
+    question: str | None = None
+
+
+def _target(form: BaseForm, field) -> str:
+    if field.name in form.error_targets:
+        return form.error_targets[field.name]
+    if isinstance(field, RadioField):
+        return next(iter(field)).id  # the first option, as the summary links to a group
+    return field.id
+
+
+def error_list(form: BaseForm, fields=None) -> list[FieldError]:
+    """The form's field errors for the error summary, in the order of the page: `fields`
+    when the page shows them in another order than the form defines them."""
+    questions = form.questions_in_summary
+    return [
+        FieldError(
+            _target(form, field),
+            str(field.errors[0]),
+            str(field.label.text) if questions and isinstance(field, RadioField) else None,
+        )
+        for field in (form if fields is None else fields)
+        if field.errors
+    ]

@@ -83,11 +83,15 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def register_user(email: str, display_name: str, password: str, locale: str | None) -> User:
+def check_email_free(email: str) -> None:
     if user_by_email(email) is not None:
         raise AccountError(
             "email", _("This email already has an account. Log in, or reset your password.")
         )
+
+
+def register_user(email: str, display_name: str, password: str, locale: str | None) -> User:
+    check_email_free(email)
     user = User(
         email=normalise_email(email),
         display_name=display_name.strip(),
@@ -170,9 +174,13 @@ def devices_of(user: User) -> list[Device]:
     )
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def check_current_password(user: User, current: str) -> None:
     if not password_matches(user, current):
         raise AccountError("current_password", _("That is not your current password."))
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    check_current_password(user, current)
     user.password_hash = hash_password(new)
     sign_out_other_devices(user)
     _end_reset_links(user)

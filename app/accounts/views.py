@@ -58,7 +58,18 @@ def register():
             target = next_after_login(url_for("main.index"))
             _sign_in(user)
             return redirect(target)
+    elif form.is_submitted() and not form.email.errors:
+        # One answer names every problem: a taken address too, while others are fixed.
+        _check(form, services.check_email_free, form.email.data)
     return render_template("accounts/register.html", form=form), form_status(form)
+
+
+def _check(form, rule, *args) -> None:
+    """Run one rule of a service on a form sent back anyway, its refusal beside its field."""
+    try:
+        rule(*args)
+    except services.AccountError as error:
+        form[error.field].errors.append(error.message)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -195,6 +206,15 @@ def change_password():
         else:
             flash(_("Your password is changed. Every other device is signed out."))
             return redirect(url_for("accounts.settings"))
+    elif not form.current_password.errors:
+        # One answer names every problem: the current password is checked (and counted
+        # against the password limit) even when the new one is refused.
+        _check(form, services.check_current_password, current_user, form.current_password.data)
+    if not form.current_password.errors:
+        # A password is never sent back into the page, so a right one is typed again.
+        form.current_password.description = _(
+            "Your password was right. It is not kept on the page, so please type it again."
+        )
     return _settings_page(400, password_form=form)
 
 

@@ -8,6 +8,7 @@ from app.couple.access import couple_or_404, current_couple, owned_or_404
 from app.drafting import bp, services
 from app.drafting.forms import CustomClauseForm, start_form
 from app.extensions import db
+from app.forms import FieldError, error_list
 from app.live import follows, reloads
 from app.reflection import services as reflections
 from app.transaction import transaction
@@ -71,11 +72,29 @@ def _live_context(couple, draft, editing=None) -> dict:
     }
 
 
+# The fields of a clause's change forms (templates/drafting/_clause.html), by error key.
+_CLAUSE_FIELDS = ("param-", "title", "body")
+
+
+def _page_errors(editing, custom_form) -> list[FieldError]:
+    """The error summary of the agreement page: a clause's fields sent back, then a new clause."""
+    errors = [
+        FieldError(f"c{clause_id}-{key.removeprefix('param-')}", message)
+        for clause_id, state in editing.items()
+        if clause_id != "add"
+        for key, message in state["errors"].items()
+        if key.startswith(_CLAUSE_FIELDS)
+    ]
+    return errors + error_list(custom_form)
+
+
 def _page(couple, draft, status=200, editing=None, custom_form=None):
+    custom_form = custom_form or CustomClauseForm(formdata=None)
     return (
         render_template(
             "drafting/agreement.html",
-            custom_form=custom_form or CustomClauseForm(formdata=None),
+            custom_form=custom_form,
+            page_errors=_page_errors(editing or {}, custom_form),
             caution=reflections.wants_caution(current_user, library()),
             **_live_context(couple, draft, editing),
         ),

@@ -7,6 +7,7 @@ from app import live
 from app.accounts.forms import ButtonForm
 from app.content import library
 from app.couple import services as couples
+from app.forms import error_list
 from app.live import follows
 from app.navigation import form_status
 from app.reflection import bp, services
@@ -157,11 +158,14 @@ def pattern_check():
             form[error.field].errors.append(error.message)
         else:
             return redirect(url_for("reflection.pattern_result"))
+    sections = _sections(form, content)
+    in_page_order = [field for _section, fields in sections for field in fields] + [form.note]
     return (
         render_template(
             "reflection/pattern_check.html",
             form=form,
-            sections=_sections(form, content),
+            sections=sections,
+            page_errors=error_list(form, in_page_order),
             has_result=services.latest_pattern_check(current_user) is not None,
         ),
         form_status(form),

@@ -8,6 +8,9 @@ from app.forms import BaseForm
 
 
 class SignForm(BaseForm):
+    # The drawing's error links to "type instead", there without JavaScript too.
+    error_targets = {"signature": "typed"}
+
     full_name = StringField(
         _l("Your full name"),
         description=_l("As you would write it on a paper document."),

@@ -302,9 +302,15 @@ def sign(
     agreed: bool,
     review_on: date | None,
     library: Library,
+    refused: dict[str, str] | None = None,
 ) -> Signature:
-    # The password is checked before the agreement is locked: hashing is slow.
-    password_ok = password_matches(user, password or "")
+    """Sign for `user`, or raise SigningError naming every field that is wrong at once;
+    `refused` holds what the form itself already found wrong, reported with the rest."""
+    refused = refused or {}
+    # Checked even when other fields are wrong, so one answer names every problem (each try
+    # counts against the password limit all the same); one the form refused is not hashed.
+    # The check runs before the agreement is locked: hashing is slow.
+    password_ok = "password" not in refused and password_matches(user, password or "")
     agreement = drafting.lock(agreement)
     if not drafting.progress(agreement, partners).complete:
         raise SigningError(
@@ -333,6 +339,8 @@ def sign(
         errors["agreed"] = _("Please tick the box to say you agree.")
     if not password_ok:
         errors["password"] = _("That is not your password.")
+    # The form's own message for a field comes first: it is what was wrong with the input.
+    errors.update(refused)
     if errors:
         raise SigningError(errors)
 

@@ -15,7 +15,7 @@ from app.drafting import services as drafting
 from app.extensions import db, limiter
 from app.filters import date as long_date
 from app.live import follows, reloads
-from app.navigation import attachment, form_status, public_url
+from app.navigation import attachment, public_url
 from app.rate_limits import password_checks
 from app.reflection import services as reflections
 from app.signing import bp, pdf, services
@@ -91,37 +91,47 @@ def sign():
         except drafting.AgreementClosed:
             return redirect(url_for("signing.versions"))
         form.review_on.data = services.default_review_date(draft)
-    elif form.validate():
-        try:
-            services.sign(
-                draft,
-                current_user,
-                couple.partners,
-                password=form.password.data,
-                full_name=form.full_name.data,
-                drawing=form.signature.data,
-                typed=form.typed.data,
-                agreed=form.agreed.data,
-                review_on=form.review_on.data,
-                library=library(),
+        # Typing is the way without JavaScript: sign.js unticks this when it shows the pad.
+        form.typed.data = True
+        return _sign_page(couple, draft, form)
+    # One submit reports every problem: what the form found goes to the service, which adds
+    # its own (the password too), rather than stopping at the form's first refusal.
+    form.validate()
+    try:
+        services.sign(
+            draft,
+            current_user,
+            couple.partners,
+            password=form.password.data,
+            full_name=form.full_name.data,
+            drawing=form.signature.data,
+            typed=form.typed.data,
+            agreed=form.agreed.data,
+            review_on=form.review_on.data,
+            library=library(),
+            refused={field.name: str(field.errors[0]) for field in form if field.errors},
+        )
+    except services.SigningError as error:
+        db.session.rollback()
+        draft = drafting.current_draft(couple)
+        for name, message in error.errors.items():
+            if name in form:
+                form[name].errors = [message]
+        refused = error.errors.get("agreement")
+        if not refused and form.password.data and not form.password.errors:
+            # A password is never sent back into the page, so a right one is typed again.
+            form.password.description = _(
+                "Your password was right. It is not kept on the page, so please type it again."
             )
-        except services.SigningError as error:
-            db.session.rollback()
-            draft = drafting.current_draft(couple)
-            for name, message in error.errors.items():
-                if name in form:
-                    form[name].errors = [message]
-            refused = error.errors.get("agreement")
-            return _sign_page(couple, draft, form, 409 if refused else 400, refused)
-        except drafting.AgreementClosed:
-            db.session.rollback()
-            return redirect(url_for("signing.versions"))
-        if drafting.current_draft(couple) is None:
-            flash(_("You have both signed. Your agreement is final."))
-            return redirect(url_for("signing.versions"))
-        flash(_("You have signed. Your partner can sign now."))
-        return redirect(url_for("signing.sign"))
-    return _sign_page(couple, draft, form, form_status(form))
+        return _sign_page(couple, draft, form, 409 if refused else 400, refused)
+    except drafting.AgreementClosed:
+        db.session.rollback()
+        return redirect(url_for("signing.versions"))
+    if drafting.current_draft(couple) is None:
+        flash(_("You have both signed. Your agreement is final."))
+        return redirect(url_for("signing.versions"))
+    flash(_("You have signed. Your partner can sign now."))
+    return redirect(url_for("signing.sign"))
 
 
 def _versions_page(couple, status=200, refused=None):

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -186,7 +187,12 @@ def test_pattern_check_needs_every_statement_and_keeps_the_note(person):
     anna = person("Anna")
     response = anna.post("/reflection/pattern-check", data={"note": "My own note"})
     assert response.status_code == 400
-    assert response.text.count("Please choose one.") == len(LIBRARY.pattern_check.statements)
+    # Beside each statement (and once more for each in the error summary at the top).
+    beside = re.findall(
+        r'<p class="error" id="statement_[^"]+-error">Please choose one.</p>', response.text
+    )
+    assert len(beside) == len(LIBRARY.pattern_check.statements)
+    assert response.text.count("Please choose one.") == 2 * len(LIBRARY.pattern_check.statements)
     assert "My own note" in response.text
 
 
