@@ -264,11 +264,17 @@ def download(args, work: Path, app, agreement_id: int, partners: list[dict]) -> 
     check_download(duet, partners[0]["cookie"], path, stored)
     check_download(duet, partners[1]["cookie"], path, stored)
     hello_script, pdf_script = work / "hello.lua", work / "pdf.lua"
-    write_wrk_script(hello_script, [{"cookie": "x" * 200, "revision": 1}], "/", 200)
-    write_wrk_script(pdf_script, [{**p, "revision": "none"} for p in partners], path, 200)
+    # bench/poll.py's wrk script, with no poll token or ETag: neither answer reads them.
+    plain = {"token": "", "etag": ""}
+    write_wrk_script(hello_script, [{"cookie": "x" * 200, **plain}], "/", 200)
+    write_wrk_script(pdf_script, [{**p, **plain} for p in partners], path, 200)
     wait_for_quiet(args.wait_quiet)
     closed = closed_loop(
-        args, {"hello": (hello, hello_script, "/"), "pdf": (duet, pdf_script, path)}
+        args,
+        {
+            "hello": (hello, lambda: hello_script, "/"),
+            "pdf": (duet, lambda: pdf_script, path),
+        },
     )
     hello.stop()
     duet.stop()
