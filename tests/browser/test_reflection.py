@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 def test_private_answers_one_shared_and_unshared(signed_in, check):
     anna, bram = couple(signed_in, check, "reflect")
     follow(anna, "header .brand")
-    follow(anna, 'main a[href="/reflection"]')
+    follow(anna, '#home-steps a[href="/reflection"]')
     check(anna, "reflection-en")
     expect(anna.locator("main")).to_contain_text("0 of 4 answered")
 
