@@ -20,6 +20,10 @@ short-lived poll token that the previous answer gave it. Two paths answer:
 A device signed out, a password changed or an account deleted removes the device's row,
 which the database path checks on every poll; with Redis, `signed_out` moves the person's
 epoch after that commit, so their tokens stop matching at once (docs/deploying.md).
+
+The same handler also answers the other request a phone repeats, downloading a stored final
+PDF (`FastPath.download`), from the device named in the signed session cookie and one
+indexed read; every other case is the Flask view's (tests/integration/test_fast_download.py).
 """
 
 import logging
