@@ -37,7 +37,7 @@ import redis
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import Engine, create_engine, update
+from sqlalchemy import Engine, create_engine, event, update
 from werkzeug.http import parse_cookie
 
 from app.extensions import db
@@ -245,7 +245,8 @@ def _reader(app) -> Engine:
         pool_reset_on_return=None,
         **options,
     )
-    app.extensions["duet.live.reader"] = reader  # disposed with the app's own (tests)
+    # Disposed whenever the app's own engine is (a test's teardown, a fork's clean-up).
+    event.listen(engine, "engine_disposed", lambda _engine: reader.dispose())
     return reader
 
 

@@ -155,8 +155,6 @@ def make_app(tmp_path, database_url_factory):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if reader := app.extensions.get("duet.live.reader"):
-            reader.dispose()  # the live fast path's own engine on PostgreSQL (app/live.py)
     # Flask-Limiter keeps the first app's default limits for the whole process: a test that
     # sets RATELIMIT_DEFAULT must not limit every app made after it.
     limiter.limit_manager.set_default_limits([])
