@@ -4,7 +4,6 @@ link made on the server, inline, for pairing in the same room."""
 
 import html
 import re
-from urllib.parse import unquote
 
 import segno
 from sqlalchemy import update
@@ -13,28 +12,11 @@ from app.couple.models import Couple
 from app.couple.views import invite_qr
 from app.db import utcnow
 from app.extensions import db
+from tests.qr import dark_cells
 
 
 def qr_source(page: str) -> str:
     return html.unescape(re.search(r'<img class="invite-qr" id="invite-qr" src="([^"]+)"', page)[1])
-
-
-def dark_cells(data_uri: str) -> set[tuple[int, int]]:
-    """The dark squares of segno's SVG, read back from its line path's moves and runs."""
-    svg = unquote(data_uri.split(",", 1)[1]).replace("'", '"')
-    path = re.search(r'class="qrline"[^>]* d="([^"]+)"', svg)[1]
-    x = y = 0.0
-    cells = set()
-    for command, numbers in re.findall(r"([MmHh])([-\d. ]+)", path):
-        values = [float(value) for value in numbers.split()]
-        if command == "M":
-            x, y = values
-        elif command == "m":
-            x, y = x + values[0], y + values[1]
-        else:
-            cells |= {(int(x) + step, int(y)) for step in range(int(values[0]))}
-            x += values[0]
-    return cells
 
 
 def cells_of(text: str) -> set[tuple[int, int]]:

@@ -8,7 +8,6 @@ import os
 import re
 import stat
 import subprocess
-from urllib.parse import unquote
 
 import pytest
 import segno
@@ -43,6 +42,7 @@ from app.signing.pdf import (
     seal_pdf,
     verify_pdf,
 )
+from tests.qr import dark_cells
 
 UTC = dt.UTC
 FINGERPRINT = "5d41402abc4b2a76b9719d911017c592" + "0123456789abcdef" * 2
@@ -314,24 +314,6 @@ def test_the_signatures_are_on_the_page_of_the_last_clause(language, signed_by, 
     assert f"Clause {count - 1} is here" not in pdf_text(pdf, page=page + 1)
 
 
-def qr_cells(data_uri: str) -> set[tuple[int, int]]:
-    """The dark squares of segno's SVG path, read back from its moves and runs."""
-    svg = unquote(data_uri.split(",", 1)[1])
-    path = re.search(r' d="([^"]+)"', svg.replace("'", '"')).group(1)
-    x = y = 0.0
-    cells = set()
-    for command, numbers in re.findall(r"([MmHh])([-\d. ]+)", path):
-        values = [float(value) for value in numbers.split()]
-        if command == "M":
-            x, y = values
-        elif command == "m":
-            x, y = x + values[0], y + values[1]
-        else:
-            cells |= {(int(x) + step, int(y)) for step in range(int(values[0]))}
-            x += values[0]
-    return cells
-
-
 def test_the_qr_code_opens_the_verify_page():
     url = "https://duet.example/verify"
     expected = {
@@ -340,8 +322,8 @@ def test_the_qr_code_opens_the_verify_page():
         for column, dark in enumerate(line)
         if dark
     }
-    assert qr_cells(_qr_code(url)) == expected
-    assert qr_cells(_qr_code("https://other.example/verify")) != expected
+    assert dark_cells(_qr_code(url)) == expected
+    assert dark_cells(_qr_code("https://other.example/verify")) != expected
 
 
 def test_a_long_typed_name_is_written_smaller_to_fit_its_line():
