@@ -193,6 +193,10 @@ def register(page, email: str, name: str):
     fill_registration(page, email, name)
 
 
+# A live page moves within a poll or two (every 2 s); more on a loaded machine.
+LIVE_MS = 10_000
+
+
 def sign(page, full_name: str, timeout: float | None = None):
     open_page(page, "/agreement/sign")
     sign_here(page, full_name, timeout)
@@ -214,6 +218,9 @@ def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):
     bram.locator("#code").fill(code)
     follow(bram, SUBMIT)
     expect(bram.locator("main")).to_contain_text("Anna")
+    # Anna's invite page moves home by itself (the live channel, over HTTPS too): wait for
+    # it rather than race its reload.
+    expect(anna).to_have_url(f"{https_url}/", timeout=LIVE_MS)
 
     # Autosave posts with fetch and the CSRF header.
     open_page(anna, "/reflection/prompts/what-i-feel")
@@ -235,6 +242,9 @@ def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):
     for page in (anna, bram):
         session = [c for c in page.context.cookies() if c["name"] == "session"]
         assert session and session[0]["secure"], session
+
+    # Anna's signing page moves to the final agreement by itself.
+    expect(anna).to_have_url(f"{https_url}/agreements", timeout=LIVE_MS)
 
     # Quick exit through the proxy: the neutral site gets no Referer, the browser honours
     # Clear-Site-Data over HTTPS (no cookie of Duet's is left), and Back is signed out.
