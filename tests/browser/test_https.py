@@ -221,6 +221,9 @@ def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):
     # Anna's invite page moves home by itself (the live channel, over HTTPS too): wait for
     # it rather than race its reload.
     expect(anna).to_have_url(f"{https_url}/", timeout=LIVE_MS)
+    # and let it finish loading (its favicon): a request cut off through the proxy leaves
+    # the test server a file it never closes.
+    anna.wait_for_load_state("networkidle")
 
     # Autosave posts with fetch and the CSRF header.
     open_page(anna, "/reflection/prompts/what-i-feel")
@@ -245,6 +248,7 @@ def test_every_kind_of_form_posts_over_https(phone, https_url, tmp_path):
 
     # Anna's signing page moves to the final agreement by itself.
     expect(anna).to_have_url(f"{https_url}/agreements", timeout=LIVE_MS)
+    anna.wait_for_load_state("networkidle")
 
     # Quick exit through the proxy: the neutral site gets no Referer, the browser honours
     # Clear-Site-Data over HTTPS (no cookie of Duet's is left), and Back is signed out.
