@@ -1,4 +1,4 @@
-from flask import abort, flash, jsonify, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -105,11 +105,21 @@ def autosave(prompt_id: str):
     return jsonify(saved=True, shared=bool(answer and answer.shared))
 
 
-@bp.post("/reflection/prompts/<prompt_id>/share")
+@bp.route("/reflection/prompts/<prompt_id>/share", methods=["GET", "POST"])
 @login_required
 @transaction
 def share(prompt_id: str):
+    """First what the partner will read, and one question; sharing on the answer to it."""
     prompt = _prompt_or_404(prompt_id)
+    if request.method == "GET":
+        answer = services.answer_to(current_user, prompt)
+        couple = couples.couple_of(current_user)
+        partner = couples.partner_of(current_user, couple) if couple else None
+        if answer is None or answer.shared or partner is None:
+            return redirect(url_for("reflection.prompt", prompt_id=prompt.id))
+        return render_template(
+            "reflection/share.html", prompt=prompt, answer=answer, partner=partner
+        )
     try:
         services.share_answer(current_user, prompt)
     except services.ReflectionError as error:
@@ -125,7 +135,7 @@ def share(prompt_id: str):
 def unshare(prompt_id: str):
     prompt = _prompt_or_404(prompt_id)
     services.unshare_answer(current_user, prompt)
-    flash(_("This answer is private again."))
+    flash(_("This answer is private again. Your partner may already have read it."))
     return redirect(url_for("reflection.prompt", prompt_id=prompt.id))
 
 

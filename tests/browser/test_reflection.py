@@ -31,6 +31,11 @@ def test_private_answers_one_shared_and_unshared(signed_in, check):
     second = anna.url
     anna.locator("#text").fill("I want to say when I need a pause. This one is for Bram.")
     follow(anna, 'main button[name="save"]')
+    # Sharing first shows what Bram will read, and asks once.
+    follow(anna, 'main a[href$="/share"]')
+    check(anna, "share-preview-en")
+    expect(anna.locator("h1")).to_have_text("Share this answer with Bram?")
+    expect(anna.locator(".shared-answer")).to_contain_text("This one is for Bram")
     follow(anna, 'main form[action$="/share"] button')
     check(anna, "prompt-shared-en")
     expect(anna.locator(".sharing")).to_contain_text("Bram can read this answer")
@@ -45,6 +50,7 @@ def test_private_answers_one_shared_and_unshared(signed_in, check):
 
     anna.goto(second)
     follow(anna, 'main form[action$="/unshare"] button')
+    expect(anna.locator("main")).to_contain_text("Your partner may already have read it.")
     bram.reload()
     expect(bram.locator(".shared-answer")).to_have_count(0)
     expect(bram.locator("main")).not_to_contain_text("This one is for Bram")

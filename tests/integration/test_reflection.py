@@ -118,6 +118,33 @@ def test_sharing_shows_exactly_that_answer_to_the_partner(partners):
     assert "Anna has not shared any answers with you yet." in page
 
 
+def test_sharing_shows_what_the_partner_will_read_first(partners):
+    anna, bram = partners
+    url = f"/reflection/prompts/{FIRST.id}/share"
+    assert anna.get(url).location == f"/reflection/prompts/{FIRST.id}"  # nothing to share yet
+    answer(anna, FIRST, "Shared thought about the dishes.")
+    page = anna.get(url)
+    assert page.status_code == 200
+    assert "Share this answer with Bram?" in page.text
+    assert "Shared thought about the dishes." in page.text
+    assert "may already have read it" in page.text
+    assert f'action="{url}"' in page.text
+    assert "Shared thought" not in bram.get("/reflection").text  # showing it shares nothing
+    anna.post(url)
+    assert anna.get(url).location == f"/reflection/prompts/{FIRST.id}"  # shared already
+    assert "Shared thought" in bram.get("/reflection").text
+    unshared = anna.post(f"/reflection/prompts/{FIRST.id}/unshare", follow_redirects=True)
+    assert "Your partner may already have read it." in unshared.text
+
+
+def test_a_partners_shared_answers_come_first_on_the_reflection_page(partners):
+    anna, bram = partners
+    answer(anna, FIRST, "Shared thought about the dishes.")
+    anna.post(f"/reflection/prompts/{FIRST.id}/share")
+    page = bram.get("/reflection").text
+    assert page.index("Shared thought about the dishes.") < page.index('class="themes"')
+
+
 def test_sharing_needs_an_answer_and_a_couple(person):
     anna = person("Anna")
     anna.post(f"/reflection/prompts/{FIRST.id}/share")
