@@ -76,7 +76,12 @@ def sign():
     # What is signed changed, or the agreement became final: the page shows it afresh,
     # unless the person is filling in the form (then it says so and waits).
     reloads("agreement")
-    couple = couple_or_404()
+    couple = current_couple()
+    if couple is None and request.method == "GET":
+        # The couple ended (a page reloading itself just then): the signed versions are
+        # kept there, with the versions from an earlier link.
+        return redirect(url_for("signing.versions"))
+    couple = couple or couple_or_404()
     draft = drafting.current_draft(couple)
     if draft is None and request.method == "POST":
         return _versions_page(couple, 409, _("This agreement is already signed by both of you."))

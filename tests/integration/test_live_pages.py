@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.integration.test_reflection import LIBRARY
 from tests.integration.test_signing import sign_data
 
@@ -166,3 +167,12 @@ def test_the_signing_region_of_a_final_agreement_leads_away(agreed):
     sign(bram)
     response = region(anna, "/agreement/sign", "status")
     assert response.status_code == 302  # live.js sees the redirect and reloads the page
+
+
+def test_the_signing_page_after_the_couple_ended_leads_to_the_kept_versions(agreed):
+    anna, bram = agreed
+    assert bram.post("/couple/leave", data={"password": PASSWORD}).status_code == 302
+    response = anna.get("/agreement/sign")  # her page reloading itself just then
+    assert response.status_code == 302
+    assert response.location == "/agreements"
+    assert anna.post("/agreement/sign", data=sign_data()).status_code == 404
