@@ -1,3 +1,5 @@
+import contextlib
+
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -22,7 +24,8 @@ def _join_limit():
 @login_required
 @transaction
 def create():
-    if services.couple_of(current_user) is None:
+    # In a couple already (the same button pressed twice): its invite is the answer.
+    with contextlib.suppress(services.CoupleError):
         services.create_couple(current_user)
     return redirect(url_for("couple.invite"))
 
