@@ -129,6 +129,11 @@ def _utc(moment) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def parts_of(couple) -> dict[str, int]:
+    """The revision at which each part last moved, as pages and the endpoint say it."""
+    return {part: getattr(couple, f"{part}_revision") for part in PARTS}
+
+
 def etag_of(couple_id: int | None, revision: int) -> str:
     return f"{couple_id}-{revision}" if couple_id else "none"
 
@@ -281,7 +286,7 @@ def _page_state() -> dict:
     return {
         "couple": str(couple.id),
         "etag": etag_of(couple.id, couple.revision),
-        "parts": {part: getattr(couple, f"{part}_revision") for part in PARTS},
+        "parts": parts_of(couple),
     }
 
 
@@ -321,8 +326,7 @@ def state():
         body = {"couple": None, "revision": 0, "parts": {}}
         tag = etag_of(None, 0)
     else:
-        parts = {part: getattr(couple, f"{part}_revision") for part in PARTS}
-        body = {"couple": couple.id, "revision": couple.revision, "parts": parts}
+        body = {"couple": couple.id, "revision": couple.revision, "parts": parts_of(couple)}
         tag = etag_of(couple.id, couple.revision)
     response = jsonify(body)
     response.set_etag(tag)
