@@ -9,6 +9,7 @@ An upload is judged in a process of its own with a CPU and memory budget (verify
 import asyncio
 import atexit
 import base64
+import bisect
 import contextlib
 import datetime as dt
 import functools
@@ -51,6 +52,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.signers import constants
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from weasyprint import HTML
@@ -306,6 +308,14 @@ class FontFace:
     def serves(self, code: int) -> bool:
         return any(start <= code <= end for start, end in self.ranges)
 
+    def serves_any(self, codes: list[int]) -> bool:
+        """Whether it serves one of `codes`, which are sorted: a search per range."""
+        for start, end in self.ranges:
+            index = bisect.bisect_left(codes, start)
+            if index < len(codes) and codes[index] <= end:
+                return True
+        return False
+
     @functools.cached_property
     def advances(self) -> dict[int, float]:
         """The characters this face draws (in its range and its font), with their widths in ems."""
@@ -325,8 +335,8 @@ def font_faces() -> tuple[FontFace, ...]:
 
 def _faces_for(text: str) -> list[FontFace]:
     """The faces a document with this text needs: a font is loaded only when a letter uses it."""
-    codes = {ord(character) for character in set(text)}
-    return [face for face in font_faces() if any(face.serves(code) for code in codes)]
+    codes = sorted(ord(character) for character in set(text))
+    return [face for face in font_faces() if face.serves_any(codes)]
 
 
 @functools.cache
@@ -545,6 +555,27 @@ class Sealer:
         self.retired = retired
         self.certificate: asn1_x509.Certificate = signer.signing_cert
         self.certificate_fingerprint = hashlib.sha256(self.certificate.dump()).hexdigest()
+
+    @functools.cached_property
+    def reserved_bytes(self) -> int:
+        """Room for a seal without a time-stamp token, in hex digits: what pyHanko would
+        estimate before each seal (a trial signature, plus half), worked out once.
+
+        Only the key, the certificates and the digest decide a seal's size, never the
+        document; the trial signature costs as much as the real one (a third of the seal).
+        """
+        trial = _outside_event_loop(
+            asyncio.run,
+            self.signer.async_sign(
+                hashlib.sha256().digest(),
+                "sha256",
+                use_pades=True,
+                dry_run=True,
+                signed_attr_settings=PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC)),
+            ),
+        )
+        size = 2 * len(trial.dump())
+        return size + 2 * (size // 4)
 
     @classmethod
     def load(
@@ -868,7 +899,9 @@ def _seal(pdf: bytes, sealer: Sealer, timestamper: HTTPTimeStamper | None) -> by
     )
     signer = _Pdf17Signer(metadata, signer=sealer.signer, timestamper=timestamper)
     output = BytesIO()
-    _outside_event_loop(signer.sign_pdf, writer, output=output)
+    # With a token the size depends on the service's answer: pyHanko asks it for a trial one.
+    reserved = sealer.reserved_bytes if timestamper is None else None
+    _outside_event_loop(signer.sign_pdf, writer, bytes_reserved=reserved, output=output)
     return output.getvalue()
 
 
