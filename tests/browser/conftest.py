@@ -44,6 +44,7 @@ PHONE = {
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 AXE_REPORT = SCREENSHOTS / "axe-findings.txt"
+TOUCH_REPORT = SCREENSHOTS / "touch-targets.txt"  # how many targets each checked page had
 BLOCKING_IMPACTS = {"serious", "critical"}
 TIMEOUT_MS = 5_000
 # Waits that include rendering and sealing a PDF: seconds on a busy machine.
@@ -319,6 +320,7 @@ def axe_report(run_folder):
         emptied = run_folder / "axe-report-emptied"
         if not emptied.exists():
             AXE_REPORT.write_text("")
+            TOUCH_REPORT.write_text("")
             emptied.touch()
     return AXE_REPORT
 
@@ -395,6 +397,8 @@ def check(axe, visits, screenshot_names):
             )
 
         expect_quick_exit_in_reach(page)
+        with TOUCH_REPORT.open("a") as report:
+            report.write(f"{name}: {expect_touch_targets(page)}\n")
 
         label = page.context.duet_label
         if path := visits.path(page.url):
@@ -421,6 +425,53 @@ def expect_quick_exit_in_reach(page):
     )
     assert box["width"] >= 44 and box["height"] >= 44, "quick exit is too small to tap"
     page.evaluate("window.scrollTo(0, 0)")
+
+
+# Every control and stand-alone link, and how high it is. A radio button or checkbox counts as
+# its label, the row that takes the tap. Links inside running text are left out, as WCAG 2.5.8
+# allows (a link is stand-alone when it is all the text of its parent, or in a nav or header).
+# The skip link is measured where it waits off screen: focus changes only where it is.
+_TOUCH_TARGETS = """(minimum) => {
+  const text = (el) => el.textContent.replace(/\\s+/g, " ").trim();
+  const shown = (el) => el.getClientRects().length > 0 && !el.closest(".visually-hidden")
+    && getComputedStyle(el).visibility !== "hidden";
+  const standAlone = (a) => a.closest("nav, header") !== null
+    || (a.parentElement !== null && text(a.parentElement) === text(a));
+  const name = (el) => {
+    const tag = el.tagName.toLowerCase();
+    const kind = el.type && tag === "input" ? `[type=${el.type}]` : "";
+    const classes = [...el.classList].map((c) => `.${c}`).join("");
+    return `<${tag}${kind}${classes}> "${(text(el) || el.value || el.name || "").slice(0, 40)}"`;
+  };
+  const targets = [...document.querySelectorAll(
+    "button, input:not([type=hidden]), select, textarea, summary, a[href]")]
+    .filter((el) => el.tagName !== "A" || standAlone(el));
+  const small = [];
+  let measured = 0;
+  for (const el of targets) {
+    if (!shown(el)) continue;
+    const row = ["radio", "checkbox"].includes(el.type) ? el.labels[0] : el;
+    if (!row) {
+      small.push(`${name(el)}: no label to tap`);
+      continue;
+    }
+    const height = row.getBoundingClientRect().height;
+    measured += 1;
+    if (height < minimum) small.push(`${name(el)}: ${height.toFixed(1)} px`);
+  }
+  return { measured, small };
+}"""
+MINIMUM_TARGET_PX = 44
+
+
+def expect_touch_targets(page):
+    """Every visible control and stand-alone link is at least 44 px high (WCAG 2.5.8 asks 24;
+    44 is what a thumb needs on a phone)."""
+    found = page.evaluate(_TOUCH_TARGETS, MINIMUM_TARGET_PX)
+    assert not found["small"], (
+        f"under {MINIMUM_TARGET_PX} px high to tap on {page.url}:\n  " + "\n  ".join(found["small"])
+    )
+    return found["measured"]
 
 
 @pytest.fixture
