@@ -4,9 +4,9 @@ import datetime as dt
 from datetime import datetime
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from flask import Flask
-from flask_babel import format_timedelta, get_locale, to_user_timezone
+from flask_babel import format_timedelta, get_locale, get_timezone, to_user_timezone
 from flask_babel import gettext as _
 from user_agents import parse
 
@@ -32,11 +32,21 @@ def date_locale(language: str) -> str:
     return "en_GB" if language == "en" else language
 
 
-def date(moment: datetime | dt.date) -> str:
+def _reader_locale() -> str:
+    return date_locale((get_locale() or Locale("en")).language)
+
+
+def date(moment: datetime | dt.date, format: str = "long") -> str:
+    """1 December 2026 (long), 1 Dec 2026 (medium); 1 december 2026 in Dutch."""
     if isinstance(moment, datetime):
         moment = to_user_timezone(as_utc(moment))
-    locale = get_locale() or Locale("en")
-    return format_date(moment, format="long", locale=date_locale(locale.language))
+    return format_date(moment, format=format, locale=_reader_locale())
+
+
+def time(moment: datetime, format: str = "short") -> str:
+    """The time of day in the app's time zone, on a 24-hour clock in both languages: 14:05."""
+    moment = as_utc(moment)
+    return format_time(moment, format=format, tzinfo=get_timezone(), locale=_reader_locale())
 
 
 def fingerprint(value: str) -> str:
@@ -51,3 +61,5 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(device_name)
     app.add_template_filter(ago)
     app.add_template_filter(date)
+    # Not flask-babel's dateformat and timeformat: those write English the US way.
+    app.add_template_filter(time)

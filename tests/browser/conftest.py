@@ -29,6 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-quic",
+    # A date field as a phone in the page's language shows it (29/12/2026 in en-GB, 29-12-2026
+    # in Dutch), rather than in the en-US of the machine running the tests.
+    "--enable-blink-features=LangAttributeAwareFormControlUI",
 ]
 PHONE_USER_AGENT = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "

@@ -29,7 +29,8 @@ def open_page(page, path: str, status: int = 200):
 
 
 def expect_language(page, lang: str):
-    expect(page.locator("html")).to_have_attribute("lang", lang)
+    """The page is in `lang` ("en" or "nl"); its English is British English."""
+    expect(page.locator("html")).to_have_attribute("lang", {"en": "en-GB"}.get(lang, lang))
 
 
 def fill_registration(page, email: str, name: str):
