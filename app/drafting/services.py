@@ -80,6 +80,14 @@ class Progress:
     def complete(self) -> bool:
         return bool(self.agreed) and not self.open
 
+    def agreed_by(self, person: User) -> int:
+        """How many of the clauses this person has said yes to."""
+        return len(self.agreed) + sum(clause.approved_by(person) for clause in self.open)
+
+    def open_for(self, person: User) -> list[AgreementClause]:
+        """The clauses still waiting for this person's yes, in the agreement's order."""
+        return [clause for clause in self.open if not clause.approved_by(person)]
+
 
 def current_draft(couple: Couple) -> Agreement | None:
     return db.session.scalar(select(Agreement).where(Agreement.drafting_couple_id == couple.id))
@@ -386,6 +394,19 @@ def approve(
     )
     record(agreement, user, "approved", clause, title=_title_snapshot(clause, library))
     return True
+
+
+def approve_all(
+    agreement: Agreement, user: User, seen: list[tuple[AgreementClause, int]], library
+) -> int:
+    """Approve each clause at exactly the version the person saw, all or none: a clause changed
+    or removed since raises StaleVersion (the caller rolls back). How many were new."""
+    approved = 0
+    for clause, version in seen:
+        if _fresh(clause).removed:
+            raise StaleVersion(clause)
+        approved += approve(agreement, clause, user, version, library)
+    return approved
 
 
 def withdraw(

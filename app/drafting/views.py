@@ -271,6 +271,52 @@ def approve(clause_id: int):
     )
 
 
+def _agree_rest_page(couple, draft, status=200, changed=False):
+    context = _live_context(couple, draft)
+    waiting = context["progress"].open_for(current_user)
+    if not waiting and status == 200:
+        return _back_to()
+    return render_template(
+        "drafting/agree_rest.html", waiting=waiting, changed=changed, **context
+    ), status
+
+
+@bp.get("/agreement/agree-to-the-rest")
+@login_required
+def agree_rest():
+    """The clauses still waiting for my yes, to read once more before agreeing to them all."""
+    couple, draft = _draft_or_404()
+    return _agree_rest_page(couple, draft)
+
+
+def _seen_versions(draft) -> list:
+    """The clauses the confirmation listed, each with the version it showed."""
+    seen = []
+    for key, value in request.form.items():
+        if not key.startswith("clause-"):
+            continue
+        try:
+            clause_id, version = int(key.removeprefix("clause-")), int(value)
+        except ValueError:
+            abort(400)
+        seen.append((owned_or_404(services.clause_of(draft, clause_id)), version))
+    return seen
+
+
+@bp.post("/agreement/agree-to-the-rest")
+@login_required
+@transaction
+def agree_to_rest():
+    couple, draft = _draft_or_404()
+    try:
+        services.approve_all(draft, current_user, _seen_versions(draft), library())
+    except services.StaleVersion:
+        db.session.rollback()
+        couple, draft = _draft_or_404()
+        return _agree_rest_page(couple, draft, 409, changed=True)
+    return redirect(url_for("drafting.agreement", _anchor="summary"))
+
+
 @bp.post("/agreement/clauses/<int:clause_id>/withdraw")
 @login_required
 @transaction

@@ -22,6 +22,19 @@ def follow(page, selector: str, status: int = 200, timeout: float | None = None)
     return response
 
 
+def agree_to_everything(page):
+    """Press every "I agree" on the agreement page, one at a time: each is agreed in place,
+    the clause's button turning into "Withdraw my yes" without a page load."""
+    buttons = page.locator('#clause-list form[action*="/approve"] button')
+    for _ in range(20):
+        left = buttons.count()
+        if left == 0:
+            return
+        buttons.first.click()
+        expect(buttons).to_have_count(left - 1)
+    raise AssertionError("still clauses to agree to after 20 presses")
+
+
 def open_page(page, path: str, status: int = 200):
     response = page.goto(path)
     assert response.status == status, (path, response.status)

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.browser.couples import couple
-from tests.browser.pages import SUBMIT, expect, follow, open_page
+from tests.browser.pages import SUBMIT, agree_to_everything, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,10 @@ def chip(page, title: str, name: str):
 
 
 def approve(page, title: str):
-    follow(page, f'#clause-{clause_id(page, title)} form[action*="/approve"] button')
+    """Agree to one clause, in place: its button turns into "Withdraw my yes"."""
+    card = page.locator(f"#clause-{clause_id(page, title)}")
+    card.locator('form[action*="/approve"] button').click()
+    expect(card.locator('form[action*="/withdraw"] button')).to_be_visible()
 
 
 def open_edit(page, title: str):
@@ -51,16 +54,6 @@ def open_edit(page, title: str):
 
 def focused_id(page) -> str:
     return page.evaluate("() => document.activeElement && document.activeElement.id")
-
-
-def approve_everything(page):
-    """Press every "I agree" on the page, one at a time (each press reloads the page)."""
-    buttons = page.locator('#clause-list form[action*="/approve"] button')
-    for _ in range(20):
-        if buttons.count() == 0:
-            return
-        follow(page, '#clause-list form[action*="/approve"] button >> nth=0')
-    raise AssertionError("still clauses to agree to after 20 presses")
 
 
 def test_drafting_together_live(signed_in, check):
@@ -186,10 +179,10 @@ def test_drafting_together_live(signed_in, check):
     )
 
     # --- 5. Both agree to every clause; Anna's open page sees the end without a reload.
-    approve_everything(anna)
+    agree_to_everything(anna)
     anna.evaluate("() => { window.__noReload = 1; }")
     bram.reload()  # so every "I agree" carries the version Anna's last save made
-    approve_everything(bram)
+    agree_to_everything(bram)
     expect(bram.locator("#summary")).to_contain_text(
         "Jullie gaan allebei akkoord met elke afspraak."
     )

@@ -12,8 +12,8 @@ import re
 import pytest
 
 from tests.browser.couples import couple, person
-from tests.browser.pages import PASSWORD, SUBMIT, expect, follow, open_page
-from tests.browser.test_drafting import approve_everything, focused_id
+from tests.browser.pages import PASSWORD, SUBMIT, agree_to_everything, expect, follow, open_page
+from tests.browser.test_drafting import focused_id
 from tests.browser.test_signing import draw_with_mouse, sign_here, start_and_agree
 
 pytestmark = pytest.mark.browser
@@ -103,14 +103,14 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     check(home, "live-home-drafting-nl")
 
     # Anna agrees to everything and goes home; Bram agrees too, and both cards show it.
-    approve_everything(anna)
+    agree_to_everything(anna)
     open_page(anna, "/")
     expect(together(anna)).to_contain_text("You: 5 of 5 agreed")
     expect(together(anna)).to_contain_text("You agree to every clause. Bram has 5 still open.")
     stay_put(anna)
     # Bram's drafting tab shows her five yeses before he adds his own.
     expect(start.locator("#clause-list .approvals li.yes")).to_have_count(5, timeout=LIVE_MS)
-    approve_everything(start)
+    agree_to_everything(start)
     expect(together(home)).to_contain_text(
         "Jullie zijn het over elke afspraak eens. Jullie kunnen nu ondertekenen.", timeout=LIVE_MS
     )

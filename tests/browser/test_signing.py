@@ -16,7 +16,7 @@ import pytest
 
 from tests.browser.conftest import RENDER_TIMEOUT_MS, SCREENSHOTS
 from tests.browser.couples import couple
-from tests.browser.pages import PASSWORD, SUBMIT, expect, follow, open_page
+from tests.browser.pages import PASSWORD, SUBMIT, agree_to_everything, expect, follow, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -40,16 +40,6 @@ STROKES = (
 
 
 # --- Getting there: registered, joined, every clause agreed by both -----------------------------
-
-
-def agree_to_everything(page):
-    """Press every "I agree" on the agreement page, one at a time (each press reloads it)."""
-    button = '#clause-list form[action*="/approve"] button'
-    for _ in range(20):
-        if page.locator(button).count() == 0:
-            return
-        follow(page, f"{button} >> nth=0")
-    raise AssertionError("still clauses to agree to after 20 presses")
 
 
 def start_and_agree(anna, bram):
@@ -244,7 +234,7 @@ def test_signing_downloading_and_verifying(signed_in, check, screenshot, tmp_pat
     expect(bram.locator("#signing-status")).to_contain_text(
         "Anna heeft ondertekend. Jouw handtekening is de laatste."
     )
-    expect(bram.locator("h1")).to_have_text("Onderteken jullie afspraak")
+    expect(bram.locator("h1")).to_have_text("Onderteken jullie overeenkomst")
     expect(bram.locator("#review_on")).to_have_value(review_on)  # the first signer's choice
     check(bram, "sign-nl")
 
@@ -265,7 +255,7 @@ def test_signing_downloading_and_verifying(signed_in, check, screenshot, tmp_pat
     follow(bram, SUBMIT, timeout=RENDER_TIMEOUT_MS)  # the second signature finalises
     assert bram.url.endswith("/agreements"), bram.url
     expect(bram.locator("main")).to_contain_text(
-        "Jullie hebben allebei ondertekend. Jullie afspraak is definitief."
+        "Jullie hebben allebei ondertekend. Jullie overeenkomst is definitief."
     )
     version = bram.locator("ul.versions > li")
     expect(version).to_have_count(1)
@@ -333,7 +323,7 @@ def test_signing_downloading_and_verifying(signed_in, check, screenshot, tmp_pat
     bram.set_input_files("#document", tmp_path / "bram.pdf")
     follow(bram, SUBMIT)
     result = bram.locator(".verify-result")
-    expect(result.locator("h2")).to_have_text("Echt en ongewijzigd")
+    expect(result.locator("h2")).to_have_text("Echt, en niets aan veranderd")
     expect(result).to_contain_text("Anna & Bram")
     check(bram, "verify-genuine-nl")
 

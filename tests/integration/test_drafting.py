@@ -165,7 +165,86 @@ def test_approval_by_both_and_withdrawal_on_change(draft, app):
     page = anna.get("/agreement").text
     assert "Anna agrees" not in page and "Bram agrees" not in page
     assert "0 of 5 clauses agreed by both of you." in page
-    assert "Still open:" in page
+    assert "You: 0 of 5 agreed" in page and "Bram: 0 of 5 agreed" in page
+    assert "Agree to the remaining 5 clauses" in page
+
+
+def test_progress_per_person(draft, app):
+    anna, bram = draft
+    for clause, version in clause_versions(anna).items():
+        anna.post(f"/agreement/clauses/{clause}/approve", data={"version": version})
+    page = bram.get("/agreement").text
+    # Nobody has agreed "by both" yet, but Anna has said yes to everything: the summary says so.
+    assert "0 of 5 clauses agreed by both of you." in page
+    assert "You: 0 of 5 agreed" in page and "Anna: 5 of 5 agreed" in page
+    assert "Agree to the remaining 5 clauses" in page
+    page = anna.get("/agreement").text
+    assert "You: 5 of 5 agreed" in page and "Bram: 0 of 5 agreed" in page
+    assert "You agree to every clause. Now Bram reads them too:" in page
+    assert "Agree to the remaining" not in page
+
+
+def _listed_versions(page: str) -> dict[str, str]:
+    return dict(re.findall(r'name="(clause-\d+)" value="(\d+)"', page))
+
+
+def test_agree_to_the_rest_lists_them_then_agrees_to_exactly_those(draft, app):
+    anna, bram = draft
+    first = clause_id(app, "pause-has-a-limit")
+    anna.post(f"/agreement/clauses/{first}/approve", data={"version": clause_versions(anna)[first]})
+    confirmation = anna.get("/agreement/agree-to-the-rest")
+    assert confirmation.status_code == 200
+    listed = _listed_versions(confirmation.text)
+    # Every clause still waiting for Anna's yes, each with its words, and none she agreed to.
+    assert len(listed) == 4 and f"clause-{first}" not in listed
+    assert "I agree to these 4 clauses" in confirmation.text
+    assert "exactly as written here" in confirmation.text
+    response = anna.post("/agreement/agree-to-the-rest", data=listed)
+    assert response.status_code == 302 and response.location.endswith("/agreement#summary")
+    page = anna.get("/agreement").text
+    assert "You: 5 of 5 agreed" in page
+    # Nothing left to confirm: the confirmation leads back to the agreement.
+    assert anna.get("/agreement/agree-to-the-rest").status_code == 302
+    rest = _listed_versions(bram.get("/agreement/agree-to-the-rest").text)
+    bram.post("/agreement/agree-to-the-rest", data=rest)
+    assert "You both agree to every clause." in bram.get("/agreement").text
+
+
+def test_agree_to_the_rest_refuses_a_list_that_changed_and_shows_the_new_one(draft, app):
+    anna, bram = draft
+    listed = _listed_versions(anna.get("/agreement/agree-to-the-rest").text)
+    target = clause_id(app, "pause-has-a-limit")
+    bram.post(
+        f"/agreement/clauses/{target}/params",
+        data={"version": clause_versions(bram)[target], "param-minutes": "90"},
+    )
+    response = anna.post("/agreement/agree-to-the-rest", data=listed)
+    assert response.status_code == 409
+    assert "Something changed while you were reading" in response.text
+    assert "90" in response.text
+    # All or none: not one of the clauses was agreed to.
+    assert "You: 0 of 5 agreed" in anna.get("/agreement").text
+    fresh = _listed_versions(response.text)
+    assert fresh[f"clause-{target}"] == str(int(listed[f"clause-{target}"]) + 1)
+    assert anna.post("/agreement/agree-to-the-rest", data=fresh).status_code == 302
+    assert "You: 5 of 5 agreed" in anna.get("/agreement").text
+
+
+def test_agree_to_the_rest_refuses_a_removed_clause_and_bad_input(draft, app):
+    anna, bram = draft
+    listed = _listed_versions(anna.get("/agreement/agree-to-the-rest").text)
+    target = clause_id(app, "pause-has-a-limit")
+    bram.post(
+        f"/agreement/clauses/{target}/remove", data={"version": clause_versions(bram)[target]}
+    )
+    response = anna.post("/agreement/agree-to-the-rest", data=listed)
+    assert response.status_code == 409 and f"clause-{target}" not in _listed_versions(response.text)
+    assert anna.post("/agreement/agree-to-the-rest", data={"clause-x": "1"}).status_code == 400
+    assert (
+        anna.post("/agreement/agree-to-the-rest", data={f"clause-{target}": "v"}).status_code == 400
+    )
+    # A clause of another couple, or none at all: not found.
+    assert anna.post("/agreement/agree-to-the-rest", data={"clause-999999": "1"}).status_code == 404
 
 
 def test_everything_agreed(draft):
@@ -367,3 +446,14 @@ def test_a_value_stored_before_the_limits_changed_still_works(draft, app):
         signed = db.session.scalar(select(Agreement))
         assert not signed.is_draft
         assert {"minutes": 10} in [clause.params for clause in signed.clauses]
+
+
+def test_agree_to_the_rest_cannot_name_another_couples_clause(draft, person, app):
+    anna, bram = draft
+    carla, dirk = person("Carla"), person("Dirk")
+    dirk.join(carla.create_couple())
+    carla.post("/agreement/start", data={"language": "en", "starter": "basic"})
+    theirs = _listed_versions(carla.get("/agreement/agree-to-the-rest").text)
+    response = anna.post("/agreement/agree-to-the-rest", data=theirs)
+    assert response.status_code == 404
+    assert "You: 0 of 5 agreed" in carla.get("/agreement").text
