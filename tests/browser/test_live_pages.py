@@ -65,7 +65,7 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     home = bram
     open_page(home, "/")
     expect(together(home).locator("h2")).to_have_text("Waar jullie staan")
-    expect(together(home)).to_contain_text("Jullie zijn nog niet aan de afspraak begonnen")
+    expect(together(home)).to_contain_text("Jullie zijn nog niet aan de overeenkomst begonnen")
     check(home, "live-home-not-started-nl")
     stay_put(home)
     start = bram.context.new_page()

@@ -36,7 +36,7 @@ TEXTS = {
         "control": "Stilte als drukmiddel",
         "using": "Stil worden om iets duidelijk te maken",
         "fear": "Je gaf aan dat je weleens bang bent voor je partner.",
-        "caution": "Je hoeft niet te ondertekenen. Een afspraak maakt je niet veilig.",
+        "caution": "Je hoeft niet te ondertekenen. Een overeenkomst maakt je niet veilig.",
         "ended": "Jij en {name} zijn niet meer gekoppeld in Duet.",
         "ok": "Oké",
     },

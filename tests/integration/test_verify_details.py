@@ -23,7 +23,7 @@ LABELS = {
     "nl": (
         "Document-ID",
         "Versie",
-        "Getekend als",
+        "Ondertekend als",
         "Niveau van het zegel",
         "Zegelcertificaat (SHA-256)",
     ),
@@ -71,7 +71,7 @@ def test_a_genuine_file_shows_what_was_sealed(app, client, language):
     page = _verify(client, data, language)
     assert page.status_code == 200
     text = page.text
-    assert ("Genuine and unaltered" if language == "en" else "Echt en ongewijzigd") in text
+    assert ("Genuine and unaltered" if language == "en" else "Echt, en niets aan veranderd") in text
     for label in LABELS[language]:
         assert f"<dt>{label}</dt>" in text
     assert f"<dd>{DOCUMENT_ID}</dd>" in text
@@ -160,7 +160,7 @@ def test_check_it_yourself_is_on_the_page_in_both_languages(app, client):
     assert "pyhanko sign validate --pretty-print --trust-replace --trust duet-seal.pem" in english
     assert fingerprint(_our_fingerprint(app)) in english
     dutch = client.get("/verify", headers={"Accept-Language": "nl"}).text
-    assert "Controleer het zelf" in dutch
+    assert "Zelf controleren" in dutch
     assert "pdfsig agreement.pdf" in dutch
 
 

@@ -93,8 +93,8 @@ def test_the_final_pdf_is_b_t_and_the_page_says_the_time_was_confirmed(
     assert CONFIRMED in page.text
     assert CLOCK_ONLY not in page.text
     dutch = _verify(client, data, "nl")
-    assert "Echt en ongewijzigd" in dutch.text
-    assert "tijd bevestigd door een onafhankelijke tijdstempeldienst (PAdES B-T)" in dutch.text
+    assert "Echt, en niets aan veranderd" in dutch.text
+    assert "een onafhankelijke tijdstempeldienst bevestigt die tijd (PAdES B-T)" in dutch.text
 
 
 def test_the_time_stamping_service_is_asked_outside_any_lock(app, agreed, authority):
@@ -123,7 +123,7 @@ def test_a_service_that_is_down_still_gives_a_sealed_agreement_that_says_so(
     assert CLOCK_ONLY in page.text and "(PAdES B-B)" in page.text
     assert CONFIRMED not in page.text
     dutch = _verify(client, data, "nl").text
-    assert "tijd alleen volgens de klok van deze server (PAdES B-B)" in dutch
+    assert "die tijd komt alleen van de klok van deze website (PAdES B-B)" in dutch
 
 
 def test_a_time_from_a_service_that_is_not_trusted_is_not_called_confirmed(app, agreed, make_app):

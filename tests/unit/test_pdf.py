@@ -85,7 +85,7 @@ def signature_png() -> bytes:
 def make_agreement(language: str = "en", **changes) -> PdfAgreement:
     english = language == "en"
     values = dict(
-        title="Our no-ignoring agreement" if english else "Onze afspraak: niet negeren",
+        title="Our no-ignoring agreement" if english else "Onze overeenkomst: niet negeren",
         language=language,
         version=2,
         partners=("Anna", "Bram"),
@@ -187,7 +187,7 @@ def test_an_audit_trail_from_before_grouping_is_a_last_page_by_day_in_amsterdam_
 
 def test_the_dutch_pdf_has_dutch_words_and_dates(dutch):
     text = pdf_text(dutch)
-    assert "Onze afspraak: niet negeren" in text
+    assert "Onze overeenkomst: niet negeren" in text
     assert "Anna" in text and "Bram Jansen" in text
     for clause in CLAUSES["nl"]:
         assert clause.title in text
