@@ -17,6 +17,7 @@ from app import headers, live
 from app.content import ContentError, load_library
 from app.extensions import babel, csrf, db, limiter, login, mail, migrate
 from app.navigation import IdConverter
+from app.outbox import worker as outbox_worker
 from app.rate_limits import warn_if_counted_per_process
 from app.transaction import unit_of_work
 
@@ -72,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     live.init_app(app)
+    outbox_worker.init_app(app)
     if hops := int(app.config["TRUST_PROXY"]):
         # Only the addresses our own proxies appended. The proxy nearest to us sets the
         # scheme (one value) and passes Host on, so X-Forwarded-Host is never read. In front
@@ -82,10 +84,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.cli import register_cli
     from app.filters import register_filters
+    from app.outbox.cli import register_outbox_cli
     from app.signing.services import report_seal
 
     register_filters(app)
     register_cli(app)
+    register_outbox_cli(app)
     with app.app_context():
         report_seal()
     if not app.testing:
@@ -162,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts import models as _accounts_models  # noqa: F401
     from app.couple import models as _couple_models  # noqa: F401
     from app.drafting import models as _drafting_models  # noqa: F401
+    from app.outbox import models as _outbox_models  # noqa: F401
     from app.reflection import models as _reflection_models  # noqa: F401
     from app.signing import models as _signing_models  # noqa: F401
 

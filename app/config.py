@@ -149,6 +149,11 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS", default=True),
         "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Duet <duet@localhost>"),
+        # Seconds an SMTP server may take to answer, before the outbox tries again later.
+        "MAIL_TIMEOUT": _seconds("MAIL_TIMEOUT", 10),
+        # Who sends notifications: "thread", a thread in each server process (nothing to
+        # start), or "off" where `flask outbox work` runs as its own process.
+        "OUTBOX_WORKER": os.environ.get("OUTBOX_WORKER", "thread"),
     }
 
 
@@ -203,6 +208,19 @@ DEFAULTS = {
     "INVITE_VALID_FOR": timedelta(days=7),
     # Seen-at times are written at most this often, so a page view is not a write.
     "DEVICE_TOUCH_INTERVAL": timedelta(minutes=5),
+    # The outbox (app/outbox): rows claimed at once; seconds a claim holds them (more than
+    # OUTBOX_BATCH x MAIL_TIMEOUT, so a slow batch is never claimed twice); the first retry's
+    # delay, doubling up to the most; tries before giving up; how often a waiting worker
+    # looks (a notification wakes its own process's thread at once) and checks review
+    # dates; days sent rows are kept.
+    "OUTBOX_BATCH": 20,
+    "OUTBOX_LEASE_SECONDS": 300,
+    "OUTBOX_RETRY_SECONDS": 30,
+    "OUTBOX_RETRY_MAX_SECONDS": 3600,
+    "OUTBOX_MAX_ATTEMPTS": 12,
+    "OUTBOX_POLL_SECONDS": 5,
+    "OUTBOX_PERIODIC_SECONDS": 3600,
+    "OUTBOX_KEEP_DAYS": 30,
     "ANSWER_MAX_LENGTH": 5000,
     "CUSTOM_TITLE_MAX_LENGTH": 120,
     "CUSTOM_BODY_MAX_LENGTH": 2000,

@@ -2,11 +2,21 @@ from flask import current_app
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.models import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
 from app.forms import LANGUAGE_CHOICES, BaseForm, strip
+from app.outbox.kinds import LABELS
 
 
 def _email_field() -> EmailField:
@@ -117,6 +127,26 @@ class ProfileForm(BaseForm):
         validators=[InputRequired(_l("Please choose a language."))],
     )
     submit = SubmitField(_l("Save"))
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NotificationsForm(BaseForm):
+    """One set of checkboxes per channel, one box per kind (app/outbox/kinds.py)."""
+
+    mail = CheckboxesField(
+        _l("Send me a mail when"),
+        choices=[SelectChoice(kind.value, label) for kind, label in LABELS.items()],
+        description=_l(
+            "Every mail says only that there is something new in Duet, with a link: no "
+            "names, nothing you or your partner wrote. Anyone who reads your mail can still "
+            "see that it came from Duet."
+        ),
+    )
+    submit = SubmitField(_l("Save my choices"))
 
 
 class ChangePasswordForm(BaseForm):

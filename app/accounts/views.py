@@ -11,6 +11,7 @@ from app.accounts.forms import (
     DeleteAccountForm,
     ForgotPasswordForm,
     LoginForm,
+    NotificationsForm,
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
@@ -19,6 +20,7 @@ from app.extensions import limiter
 from app.mailing import after_response, send_mail
 from app.navigation import attachment, form_status, next_after_login, public_url
 from app.rate_limits import password_checks, per_email
+from app.outbox import services as outbox
 from app.transaction import transaction, unit_of_work
 
 
@@ -184,6 +186,13 @@ def settings():
 def update_profile():
     form = ProfileForm()
     if not form.validate():
+    chosen = outbox.choices_of(current_user)
+    forms.setdefault(
+        "notifications_form",
+        NotificationsForm(
+            formdata=None, mail=[kind for kind, channel in chosen if channel == "mail"]
+        ),
+    )
         return _settings_page(400, profile_form=form)
     services.update_profile(current_user, form.display_name.data, form.locale.data)
     flash(_("Saved."))
@@ -214,6 +223,18 @@ def change_password():
         # A password is never sent back into the page, so a right one is typed again.
         form.current_password.description = _(
             "Your password was right. It is not kept on the page, so please type it again."
+@bp.post("/settings/notifications")
+@login_required
+@transaction
+def update_notifications():
+    form = NotificationsForm()
+    if not form.validate():
+        return _settings_page(400, notifications_form=form)
+    outbox.set_choices(current_user, {(kind, "mail") for kind in form.mail.data or ()})
+    flash(_("Saved."))
+    return redirect(url_for("accounts.settings", _anchor="notifications-heading"))
+
+
         )
     return _settings_page(400, password_form=form)
 

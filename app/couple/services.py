@@ -17,6 +17,7 @@ from app.content import library
 from app.couple.models import Couple, LinkEndedNotice, Membership
 from app.db import as_utc, utcnow
 from app.extensions import db
+from app.outbox import services as outbox
 from app.transaction import locked
 
 # Read aloud without doubt: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
@@ -138,6 +139,7 @@ def join_couple(user: User, couple: Couple) -> None:
         # Someone else took the second seat in the same moment.
         raise CoupleError("code", _("This couple already has two partners.")) from None
     live.moved(couple.id, "partner")
+    outbox.notify_partner(couple.id, user.id, outbox.Kind.JOINED, f"{couple.id}:{user.id}")
 
 
 def dissolve_couple(couple: Couple, leaving: User) -> None:

@@ -6,6 +6,7 @@ the write transaction already holds the database), so version checks and the rev
 counter can never race.
 """
 
+import hashlib
 import string
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,7 @@ from app.drafting import canonical
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
 from app.forms import has_control_characters, strip
+from app.outbox import services as outbox
 from app.transaction import locked
 
 LANGUAGES = ("en", "nl")
@@ -202,6 +204,7 @@ def start_agreement(
     db.session.add(agreement)
     db.session.flush()
     record(agreement, user, "started", starter=starter_id)
+    outbox.notify_partner(couple.id, user.id, outbox.Kind.STARTED, str(agreement.id))
     for item in starter.clauses if starter else ():
         template = library.clause(item.clause)
         clause = AgreementClause(
@@ -393,7 +396,19 @@ def approve(
         )
     )
     record(agreement, user, "approved", clause, title=_title_snapshot(clause, library))
+    _tell_if_all_agreed(agreement, user)
     return True
+
+
+def _tell_if_all_agreed(agreement: Agreement, user: User) -> None:
+    """The person has said yes to every clause: the partner hears once per set of clause
+    versions, so a yes withdrawn and given again tells them nothing new."""
+    active = active_clauses(agreement)
+    if not all(clause.approved_by(user) for clause in active):
+        return
+    versions = ",".join(f"{clause.id}.{clause.version}" for clause in active)
+    key = f"{agreement.id}:{hashlib.sha256(versions.encode()).hexdigest()[:32]}"
+    outbox.notify_partner(agreement.couple_id, user.id, outbox.Kind.WAITING, key)
 
 
 def approve_all(

@@ -18,9 +18,10 @@ from app.accounts.services import exporting
 from app.content.schema import Clause, Library, Prompt, Theme
 from app.couple.models import Couple
 from app.couple.services import couple_of
-from app.db import as_utc
+from app.db import as_utc, utcnow
 from app.extensions import db
 from app.forms import shows_nothing
+from app.outbox import services as outbox
 from app.reflection.models import Answer, PatternCheck
 
 FREQUENCIES = ("not-really", "sometimes", "often")
@@ -108,6 +109,9 @@ def share_answer(user: User, prompt: Prompt) -> Answer:
     if answer.shared_with_couple_id != couple.id:
         answer.shared_with_couple_id = couple.id
         _shared_moved(answer)
+        # At most one a day for all the answers one partner shares: it says only "new".
+        key = f"{user.id}:{utcnow().date().isoformat()}"
+        outbox.notify_partner(couple.id, user.id, outbox.Kind.SHARED, key)
     db.session.flush()
     return answer
 

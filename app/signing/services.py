@@ -29,6 +29,7 @@ from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
 from app.filters import date as long_date
 from app.forms import has_control_characters, strip
+from app.outbox import services as outbox
 from app.signing import drawing, pdf, snapshot
 from app.signing.models import FinalDocument, KeptCopy, Signature
 from app.transaction import after_commit, unit_of_work, unlocked
@@ -373,6 +374,11 @@ def sign(
         item.fingerprint == signature.fingerprint for item in signatures
     ):
         finalise(agreement, user, partners, signatures, library)
+        outbox.notify_partner(agreement.couple_id, user.id, outbox.Kind.FINAL, str(agreement.id))
+    else:
+        # The partner's signature is the last step.
+        key = str(signature.id)
+        outbox.notify_partner(agreement.couple_id, user.id, outbox.Kind.SIGNED, key)
     return signature
 
 
@@ -789,7 +795,35 @@ def revise(couple: Couple, agreement: Agreement, user: User, library: Library) -
             )
         )
     drafting.record(draft, user, "revised", previous=agreement.number)
+    outbox.notify_partner(couple.id, user.id, outbox.Kind.STARTED, str(draft.id))
     return draft
+
+
+def enqueue_review_reminders(today: date) -> None:
+    """Both partners are reminded of the latest final version's review date a week before
+    (or as soon as it is a week away) and on the day: once per version and date."""
+    latest = (
+        select(Agreement.couple_id, func.max(Agreement.number).label("number"))
+        .join(FinalDocument, FinalDocument.agreement_id == Agreement.id)
+        .group_by(Agreement.couple_id)
+        .subquery()
+    )
+    due = db.session.execute(
+        select(Agreement.id, Agreement.couple_id, FinalDocument.review_on)
+        .join(FinalDocument, FinalDocument.agreement_id == Agreement.id)
+        .join(
+            latest,
+            (latest.c.couple_id == Agreement.couple_id) & (latest.c.number == Agreement.number),
+        )
+        .where(FinalDocument.review_on.between(today, today + timedelta(days=7)))
+    ).all()
+    if not due:
+        return
+    with unit_of_work():
+        for agreement_id, couple_id, review_on in due:
+            kind = outbox.Kind.REVIEW_DAY if review_on == today else outbox.Kind.REVIEW_SOON
+            key = f"{agreement_id}:{review_on.isoformat()}"
+            outbox.notify_couple(couple_id, kind, key)
 
 
 def review_due(couple: Couple, today: date | None = None) -> FinalDocument | None:

@@ -1,0 +1,34 @@
+"""What a person can be told, and on which channels."""
+
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+
+class Kind(StrEnum):
+    """Something the partner did, or a date that came near; never anything private."""
+
+    JOINED = "joined"
+    SHARED = "shared"
+    STARTED = "started"
+    WAITING = "waiting"
+    SIGNED = "signed"
+    FINAL = "final"
+    REVIEW_SOON = "review_soon"
+    REVIEW_DAY = "review_day"
+
+
+#: The channels a notification can go out on; Web Push adds "push" with its sender.
+CHANNELS = ("mail",)
+
+#: How Settings names each kind, in the order it lists them.
+LABELS = {
+    Kind.JOINED: _l("My partner joins me in Duet"),
+    Kind.SHARED: _l("My partner shares an answer with me"),
+    Kind.STARTED: _l("My partner starts our agreement"),
+    Kind.WAITING: _l("My partner has agreed to every clause and waits for me"),
+    Kind.SIGNED: _l("My partner has signed and my signature is the last step"),
+    Kind.FINAL: _l("Our agreement is final"),
+    Kind.REVIEW_SOON: _l("Our review date is a week away"),
+    Kind.REVIEW_DAY: _l("Our review date is today"),
+}
