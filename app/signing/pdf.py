@@ -38,6 +38,7 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import jinja2
+import pydyf
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from babel.dates import format_date, format_time
@@ -509,6 +510,11 @@ def _output_profile() -> dict[str, ColorProfile]:
 
 def render_pdf(agreement: PdfAgreement) -> bytes:
     """The agreement as a PDF/A-3b document, tagged for screen readers, every font embedded."""
+    return _laid_out(agreement).write_pdf(custom_metadata=True, **PDF_OPTIONS)
+
+
+def _laid_out(agreement: PdfAgreement):
+    """The agreement's pages as WeasyPrint laid them out, with Duet's document information."""
     string = render_html(agreement)
     if missing := missing_characters(string):
         log.warning(
@@ -529,7 +535,7 @@ def render_pdf(agreement: PdfAgreement) -> bytes:
             [signature.full_name for signature in agreement.signatures], ensure_ascii=False
         ),
     }
-    return document.write_pdf(custom_metadata=True, **PDF_OPTIONS)
+    return document
 
 
 # --- Sealing -----------------------------------------------------------------------------
@@ -857,6 +863,14 @@ def _public_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
+def _log_unstamped(timestamp: TimestampService, error: TimestampFailed) -> None:
+    log.warning(
+        "Sealed without a trusted time (PAdES B-B): the time-stamping service %s failed: %s",
+        _public_url(timestamp.url),
+        str(error).replace(timestamp.url, _public_url(timestamp.url)),
+    )
+
+
 def seal_pdf(pdf: bytes, sealer: Sealer, timestamp: TimestampService | None = None) -> bytes:
     """A PAdES signature over the whole document, as an incremental update.
 
@@ -869,13 +883,162 @@ def seal_pdf(pdf: bytes, sealer: Sealer, timestamp: TimestampService | None = No
         try:
             return _seal(pdf, sealer, timestamper)
         except TimestampFailed as error:
-            log.warning(
-                "Sealed without a trusted time (PAdES B-B): the time-stamping service %s "
-                "failed: %s",
-                _public_url(timestamp.url),
-                str(error).replace(timestamp.url, _public_url(timestamp.url)),
-            )
+            _log_unstamped(timestamp, error)
     return _seal(pdf, sealer, None)
+
+
+def sealed_pdf(
+    agreement: PdfAgreement, sealer: Sealer, timestamp: TimestampService | None = None
+) -> bytes:
+    """`seal_pdf(render_pdf(agreement))` in one pass: the PDF is written with its seal's
+    field and room for the signature, which is then filled in, so nothing parses it again.
+
+    The same PAdES seal (B-T with a working time-stamping service, else B-B and a log line)
+    over the whole file, in the file's one revision rather than an update appended to it.
+    """
+    timestamper = None
+    if timestamp is not None:
+        timestamper = _Timestamper(timestamp.url, timeout=timestamp.timeout)
+        try:  # the room for a token: the service's answer to a trial (as pyHanko asks it)
+            reserved = _reserved_with(sealer, timestamper)
+        except TimestampFailed as error:
+            _log_unstamped(timestamp, error)
+            timestamper = None
+    if timestamper is None:
+        reserved = sealer.reserved_bytes
+    placeholder = _SealPlaceholder(reserved, dt.datetime.now(dt.UTC).replace(microsecond=0))
+    document = _laid_out(agreement).write_pdf(
+        custom_metadata=True, finisher=placeholder.add_to, **PDF_OPTIONS
+    )
+    data, digest = placeholder.ranged(document)
+    if timestamper is not None:
+        try:
+            return placeholder.filled(data, _signature(sealer, digest, placeholder, timestamper))
+        except TimestampFailed as error:
+            _log_unstamped(timestamp, error)
+    return placeholder.filled(data, _signature(sealer, digest, placeholder, None))
+
+
+def _reserved_with(sealer: Sealer, timestamper: HTTPTimeStamper) -> int:
+    """Hex digits for a seal with a token, as pyHanko estimates it: a trial, plus half."""
+    trial = _outside_event_loop(
+        asyncio.run,
+        sealer.signer.async_sign(
+            hashlib.sha256().digest(),
+            "sha256",
+            use_pades=True,
+            dry_run=True,
+            timestamper=timestamper,
+            signed_attr_settings=PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC)),
+        ),
+    )
+    size = 2 * len(trial.dump())
+    return size + 2 * (size // 4)
+
+
+def _signature(
+    sealer: Sealer, digest: bytes, placeholder: "_SealPlaceholder", timestamper
+) -> bytes:
+    """The CMS signature (PAdES) over a document's digest, as pyHanko's PdfSigner makes it."""
+    signed = _outside_event_loop(
+        asyncio.run,
+        sealer.signer.async_sign(
+            digest,
+            "sha256",
+            use_pades=True,
+            timestamper=timestamper,
+            signed_attr_settings=PdfCMSSignedAttributes(signing_time=placeholder.signed_at),
+        ),
+    )
+    return signed.dump()
+
+
+class _SealPlaceholder:
+    """The seal's signature dictionary, field and widget, added to a PDF WeasyPrint is about
+    to write (its `finisher`), with zeros where the signature will be: what pyHanko's
+    PdfSigner appends as an update (an invisible widget on the first page, /SigFlags 3, the
+    ESIC extension at PDF 1.7), written with the rest instead.
+    """
+
+    BYTE_RANGE = b"[0 0000000000 0000000000 0000000000]"
+
+    def __init__(self, reserved: int, signed_at: dt.datetime):
+        self.reserved = reserved  # hex digits
+        self.signed_at = signed_at
+        self.value = _SignatureValue(
+            b"<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M (D:"
+            + signed_at.strftime("%Y%m%d%H%M%S").encode()
+            + b"Z) /ByteRange "
+            + self.BYTE_RANGE
+            + b" /Contents <"
+            + b"0" * reserved
+            + b">>>"
+        )
+
+    def add_to(self, document, pdf) -> None:
+        pdf.add_object(self.value)
+        first_page = pdf.objects[pdf.pages["Kids"][0]]
+        field = pydyf.Dictionary(
+            {
+                "FT": "/Sig",
+                "T": pydyf.String(SEAL_FIELD),
+                "Type": "/Annot",
+                "Subtype": "/Widget",
+                "F": 132,  # print, locked
+                "Rect": pydyf.Array([0, 0, 0, 0]),
+                "P": first_page.reference,
+                "V": self.value.reference,
+            }
+        )
+        pdf.add_object(field)
+        first_page.setdefault("Annots", pydyf.Array()).append(field.reference)
+        if "AcroForm" in pdf.catalog:
+            raise ValueError("the PDF has a form already: seal it with seal_pdf")
+        pdf.catalog["AcroForm"] = pydyf.Dictionary(
+            {"Fields": pydyf.Array([field.reference]), "SigFlags": 3}
+        )
+        pdf.catalog["Extensions"] = pydyf.Dictionary(
+            {
+                "ESIC": pydyf.Dictionary(
+                    {"Type": "/DeveloperExtensions", "BaseVersion": "/1.7", "ExtensionLevel": 1}
+                )
+            }
+        )
+
+    def ranged(self, data: bytes) -> tuple[bytearray, bytes]:
+        """The written PDF with its /ByteRange filled in, and the SHA-256 of those ranges."""
+        data = bytearray(data)
+        start = data.index(b"/Contents <", self.value.offset) + len(b"/Contents ")
+        end = start + self.reserved + 2  # the hex string and its brackets are left out
+        byte_range = f"[0 {start} {end} {len(data) - end}]".encode()
+        at = data.index(self.BYTE_RANGE, self.value.offset)
+        data[at : at + len(self.BYTE_RANGE)] = byte_range.ljust(len(self.BYTE_RANGE))
+        self.contents = start + 1
+        digest = hashlib.sha256(memoryview(data)[:start])
+        digest.update(memoryview(data)[end:])
+        return data, digest.digest()
+
+    def filled(self, data: bytearray, signature: bytes) -> bytes:
+        digits = signature.hex().upper().encode()
+        if len(digits) > self.reserved:
+            raise ValueError(f"the seal takes {len(digits)} hex digits, {self.reserved} reserved")
+        data[self.contents : self.contents + len(digits)] = digits
+        return bytes(data)
+
+
+class _SignatureValue(pydyf.Object):
+    """A signature dictionary written as given, outside any object stream: its /ByteRange
+    counts bytes of the file itself."""
+
+    compressible = False
+
+    def __init__(self, data: bytes):
+        super().__init__()
+        self._data = data
+
+    @property
+    def data(self) -> bytes:
+        return self._data
 
 
 class _Pdf17Signer(signers.PdfSigner):

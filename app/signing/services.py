@@ -498,7 +498,7 @@ def _seal_once(model, key: int, content: pdf.PdfAgreement, couple_id: int | None
     seal = checked_sealer()
     with unlocked():
         # The time-stamping service is asked here too: never while a lock is held.
-        data = pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
+        data = pdf.sealed_pdf(content, seal, timestamp_service())
     with unit_of_work():
         stored = db.session.execute(
             update(model)
@@ -747,7 +747,7 @@ def render_again(agreement_id: int, library: Library) -> bytes:
     content = document_for(agreement, document, partners, active_signatures(agreement), library)
     seal = checked_sealer()
     with unlocked():  # no transaction stays open while the time-stamping service answers
-        return pdf.seal_pdf(pdf.render_pdf(content), seal, timestamp_service())
+        return pdf.sealed_pdf(content, seal, timestamp_service())
 
 
 def final_versions(couple: Couple) -> list[tuple[Agreement, FinalDocument]]:

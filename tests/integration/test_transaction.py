@@ -209,18 +209,18 @@ def test_the_final_state_is_committed_before_the_pdf_is_rendered(agreed, app, mo
     anna, bram = agreed
     assert anna.post("/agreement/sign", data=sign_data()).status_code == 302
     during_render = []
-    original = pdf.render_pdf
+    original = pdf.sealed_pdf
 
-    def render(content):
+    def render(content, sealer, timestamp=None):
         during_render.append(db.session().in_transaction())
         with app.app_context():
             engine_view = db.engine.connect()
             stored = engine_view.scalar(select(func.count()).select_from(FinalDocument))
             engine_view.close()
         during_render.append(stored)
-        return original(content)
+        return original(content, sealer, timestamp)
 
-    monkeypatch.setattr(pdf, "render_pdf", render)
+    monkeypatch.setattr(pdf, "sealed_pdf", render)
     done = bram.post("/agreement/sign", data=sign_data("Bram Example"))
     assert done.status_code == 302
     assert during_render == [False, 1]
@@ -230,16 +230,16 @@ def test_the_final_state_is_committed_before_the_pdf_is_rendered(agreed, app, mo
 
 
 def _fail_once(monkeypatch):
-    original = pdf.seal_pdf
+    original = pdf.sealed_pdf
     failures = []
 
-    def seal(data, sealer, timestamp=None):
+    def seal(content, sealer, timestamp=None):
         if not failures:
             failures.append(True)
             raise RuntimeError("the process stopped while sealing")
-        return original(data, sealer, timestamp)
+        return original(content, sealer, timestamp)
 
-    monkeypatch.setattr(pdf, "seal_pdf", seal)
+    monkeypatch.setattr(pdf, "sealed_pdf", seal)
 
 
 def test_a_pdf_that_failed_after_the_commit_is_made_by_the_next_download(
@@ -285,19 +285,19 @@ def test_two_completions_at_once_store_one_pdf(agreed, app, monkeypatch):
     _fail_once(monkeypatch)
     anna.post("/agreement/sign", data=sign_data())
     bram.post("/agreement/sign", data=sign_data("Bram Example"))
-    original = pdf.seal_pdf
+    original = pdf.sealed_pdf
     inner = []
 
-    def seal(data, sealer, timestamp=None):
+    def seal(content, sealer, timestamp=None):
         if not inner:
             inner.append(None)
             inner[0] = services.complete_document(agreement_id, library()).pdf
-            return original(data, sealer, timestamp) + b"\n% a second, different rendering\n"
-        return original(data, sealer, timestamp)
+            return original(content, sealer, timestamp) + b"\n% a second, different rendering\n"
+        return original(content, sealer, timestamp)
 
     with app.test_request_context():
         agreement_id = db.session.scalar(select(FinalDocument.agreement_id))
-        monkeypatch.setattr(pdf, "seal_pdf", seal)
+        monkeypatch.setattr(pdf, "sealed_pdf", seal)
         outer = services.complete_document(agreement_id, library()).pdf
     assert inner and outer == inner[0]
     with app.app_context():

@@ -30,6 +30,7 @@ from app.signing.pdf import (
     render_html,
     render_pdf,
     seal_pdf,
+    sealed_pdf,
 )
 from tests.unit.test_pdf import make_agreement
 
@@ -121,9 +122,13 @@ def english():
     return render_pdf(make_agreement("en"))
 
 
-@pytest.fixture(scope="module")
-def sealed(english, tmp_path_factory):
-    return seal_pdf(english, Sealer.create(tmp_path_factory.mktemp("instance")))
+@pytest.fixture(scope="module", params=["one pass", "update"])
+def sealed(request, english, tmp_path_factory):
+    """Sealed as Duet seals a new agreement (one pass), and as an update to a rendered one."""
+    sealer = Sealer.create(tmp_path_factory.mktemp("instance"))
+    if request.param == "one pass":
+        return sealed_pdf(make_agreement("en"), sealer)
+    return seal_pdf(english, sealer)
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,17 @@ from weasyprint import HTML
 
 from app import config as settings
 from app.signing import pdf
-from app.signing.pdf import Sealer, TimestampService, VerifyBudget, check_in_worker, seal_pdf
+from app.signing.pdf import (
+    Sealer,
+    TimestampService,
+    VerifyBudget,
+    check_in_worker,
+    seal_pdf,
+    sealed_pdf,
+)
 from app.signing.verify_worker import INFO_FINGERPRINT, INFO_PARTNERS, INFO_VERSION
 from tests.tsa import SLOW_SECONDS, TestAuthority
+from tests.unit.test_pdf import make_agreement
 
 BUDGET = VerifyBudget.from_config(settings.DEFAULTS)
 FAILURES = ("slow", "garbage", "error", "html", "rejected", "other digest")
@@ -46,6 +54,20 @@ def document():
 
 
 @pytest.fixture(scope="module")
+def agreement():
+    return make_agreement("en")
+
+
+@pytest.fixture(params=["update", "one pass"])
+def seal(request, document, agreement):
+    """Seal a document with a service: as an update (seal_pdf), or as Duet seals a new
+    agreement, written with its seal in one pass (sealed_pdf)."""
+    if request.param == "update":
+        return lambda sealer, service: seal_pdf(document, sealer, service)
+    return lambda sealer, service: sealed_pdf(agreement, sealer, service)
+
+
+@pytest.fixture(scope="module")
 def authority():
     with TestAuthority() as tsa:
         yield tsa
@@ -57,13 +79,24 @@ def service(authority):
     return TimestampService(authority.url, timeout=1)
 
 
-@pytest.fixture(scope="module")
-def stamped(sealer, document, authority):
-    """An agreement sealed with a time from the test authority."""
+@pytest.fixture(scope="module", params=["update", "one pass"])
+def stamped(request, sealer, document, agreement, authority):
+    """An agreement sealed with a time from the test authority (as in `seal`), and the
+    partners and fingerprint it carries."""
     authority.mode = "ok"
+    service = TimestampService(authority.url, timeout=5)
     before = dt.datetime.now(dt.UTC)
-    data = seal_pdf(document, sealer, TimestampService(authority.url, timeout=5))
-    return data, before, dt.datetime.now(dt.UTC)
+    if request.param == "update":
+        data, carried = seal_pdf(document, sealer, service), (("Anna", "Bram"), "ab" * 32)
+    else:
+        data, carried = (
+            sealed_pdf(agreement, sealer, service),
+            (
+                agreement.partners,
+                agreement.fingerprint,
+            ),
+        )
+    return data, before, dt.datetime.now(dt.UTC), carried
 
 
 def _validate(data: bytes, sealer: Sealer, roots):
@@ -76,7 +109,7 @@ def _validate(data: bytes, sealer: Sealer, roots):
 
 
 def test_pyhanko_validates_the_b_t_seal_with_the_test_authority(stamped, sealer, authority):
-    data, before, after = stamped
+    data, before, after, _ = stamped
     status = _validate(data, sealer, [authority.root])
     assert status.bottom_line
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
@@ -94,14 +127,14 @@ def test_pyhanko_does_not_trust_the_time_without_the_authority_root(stamped, sea
 
 
 def test_verify_reports_b_t_and_the_confirmed_time(stamped, sealer, authority):
-    data, before, after = stamped
+    data, before, after, (partners, fingerprint) = stamped
     result = pdf.verify_pdf(data, sealer, BUDGET, (authority.root,))
     assert result.status == "genuine"
     assert result.level == "B-T" and result.timestamp_trusted
     assert before - dt.timedelta(seconds=1) <= result.timestamp_at <= after
     assert result.timestamp_at.tzinfo is not None
     assert result.sealed_at is not None
-    assert result.partners == ("Anna", "Bram") and result.fingerprint == "ab" * 32
+    assert result.partners == partners and result.fingerprint == fingerprint
 
 
 def test_a_time_from_a_service_that_is_not_trusted_is_reported_as_such(
@@ -119,18 +152,18 @@ def test_a_time_from_a_service_that_is_not_trusted_is_reported_as_such(
     assert "Failed to build path" not in caplog.text
 
 
-def test_without_a_service_the_seal_is_b_b(sealer, document):
-    result = pdf.verify_pdf(seal_pdf(document, sealer), sealer, BUDGET)
+def test_without_a_service_the_seal_is_b_b(sealer, seal):
+    result = pdf.verify_pdf(seal(sealer, None), sealer, BUDGET)
     assert result.status == "genuine"
     assert result.level == "B-B"
     assert result.timestamp_at is None and not result.timestamp_trusted
 
 
 def test_a_seal_asks_the_service_twice_and_stays_within_the_verify_budget(
-    sealer, document, authority, service
+    sealer, seal, authority, service
 ):
     asked = authority.requests
-    data = seal_pdf(document, sealer, service)
+    data = seal(sealer, service)
     # One request sizes the signature, one stamps it.
     assert authority.requests - asked == 2
     verdict = check_in_worker(data, sealer.certificate, BUDGET, (authority.root,))
@@ -142,12 +175,12 @@ def test_a_seal_asks_the_service_twice_and_stays_within_the_verify_budget(
 
 @pytest.mark.parametrize("mode", FAILURES)
 def test_a_failing_service_still_gives_a_sealed_b_b_agreement_and_a_log_line(
-    mode, sealer, document, authority, service, caplog
+    mode, sealer, seal, authority, service, caplog
 ):
     authority.mode = mode
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="duet.pdf"):
-        data = seal_pdf(document, sealer, service)
+        data = seal(sealer, service)
     assert time.monotonic() - started < SLOW_SECONDS
     result = pdf.verify_pdf(data, sealer, BUDGET, (authority.root,))
     assert result.status == "genuine" and result.level == "B-B"
@@ -167,12 +200,12 @@ def test_a_failing_service_still_gives_a_sealed_b_b_agreement_and_a_log_line(
     assert reason in message
 
 
-def test_a_service_that_is_down_still_gives_a_sealed_agreement(sealer, document, caplog):
+def test_a_service_that_is_down_still_gives_a_sealed_agreement(sealer, seal, caplog):
     with TestAuthority() as gone:
         url = gone.url
     secret = url.replace("http://", "http://user:hunter2@") + "?apikey=s3cret"
     with caplog.at_level(logging.WARNING, logger="duet.pdf"):
-        data = seal_pdf(document, sealer, TimestampService(secret, timeout=1))
+        data = seal(sealer, TimestampService(secret, timeout=1))
     assert pdf.verify_pdf(data, sealer, BUDGET).level == "B-B"
     assert "Cannot connect" in caplog.text and url in caplog.text
     # The address's user name, password and query may hold a key: never logged.
