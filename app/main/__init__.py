@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from app.main import views  # noqa: E402,F401
+from app.main import offline, views  # noqa: E402,F401

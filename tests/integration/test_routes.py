@@ -22,6 +22,10 @@ PUBLIC_ENDPOINTS = {
     "main.language",
     "main.healthz",
     "main.quick_exit",  # works signed in or not: it ends a session if there is one
+    # Installable and offline (app/main/offline.py): the same for everyone, nothing private.
+    "main.manifest",
+    "main.service_worker",
+    "main.offline",
     "accounts.register",
     "accounts.login",
     "accounts.forgot_password",

@@ -12,6 +12,24 @@
     return document.querySelector("[data-quick-exit]");
   }
 
+  // The service worker and everything it kept (static/js/offline.js), started here and not
+  // waited for: leaving comes first. Over HTTPS the exit route's Clear-Site-Data does it too.
+  function forgetOffline() {
+    try {
+      if (window.caches) {
+        caches.keys().then((names) => names.forEach((name) => caches.delete(name)), () => {});
+      }
+      if (navigator.serviceWorker) {
+        navigator.serviceWorker.getRegistrations().then(
+          (registrations) => registrations.forEach((registration) => registration.unregister()),
+          () => {},
+        );
+      }
+    } catch {
+      // Not available here (an insecure origin, say): nothing was kept either.
+    }
+  }
+
   function exit() {
     const link = control();
     if (!link || exiting) return;
@@ -24,6 +42,7 @@
     } catch {
       // Storage may be switched off; the exit route's Clear-Site-Data still clears it.
     }
+    forgetOffline();
     window.location.replace(link.href);
   }
 
