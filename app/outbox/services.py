@@ -130,15 +130,22 @@ class Claimed:
     locale: str | None
 
 
+def _due(now):
+    return OutboxMessage.status.in_(("pending", "sending")) & (OutboxMessage.due_at <= now)
+
+
 def claim(limit: int) -> list[Claimed]:
     """Take up to `limit` due rows for this worker, oldest first, each with a lease."""
     now = utcnow()
+    # A plain read first: an idle worker never asks for SQLite's write lock.
+    if db.session.scalar(select(OutboxMessage.id).where(_due(now)).limit(1)) is None:
+        return []
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     with unit_of_work():
         rows = db.session.execute(
             select(OutboxMessage, User.email, User.locale)
             .join(User, User.id == OutboxMessage.user_id)
-            .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.due_at <= now)
+            .where(_due(now))
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=OutboxMessage)
