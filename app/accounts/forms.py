@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -100,6 +101,8 @@ class RegisterForm(BaseForm):
     email = _email_field()
     display_name = _display_name_field()
     password = new_password_field(_l("Password"))
+    # An invitation's token, when the form sits on the invitation: the new account joins it.
+    invite = HiddenField()
     submit = SubmitField(_l("Create account"))
 
 

@@ -16,11 +16,12 @@ from app.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from app.couple import services as couples
 from app.extensions import limiter
 from app.mailing import after_response, send_mail
 from app.navigation import attachment, form_status, next_after_login, public_url
-from app.rate_limits import password_checks, per_email
 from app.outbox import services as outbox
+from app.rate_limits import password_checks, per_email
 from app.transaction import transaction, unit_of_work
 
 
@@ -58,12 +59,35 @@ def register():
             form[error.field].errors.append(error.message)
         else:
             target = next_after_login(url_for("main.index"))
-            _sign_in(user)
+            _sign_in(user)  # first: it starts a fresh session, which would drop the flash
+            if form.invite.data:
+                target = _join_invitation(user, form.invite.data)
             return redirect(target)
     elif form.is_submitted() and not form.email.errors:
         # One answer names every problem: a taken address too, while others are fixed.
         _check(form, services.check_email_free, form.email.data)
-    return render_template("accounts/register.html", form=form), form_status(form)
+    return render_template(
+        "accounts/register.html", form=form, inviter=_inviter(form.invite.data)
+    ), form_status(form)
+
+
+def _inviter(token: str | None):
+    """Who invited the person filling in the form on their invitation, while it is open."""
+    try:
+        return couples.couple_for_token(token).partners[0] if token else None
+    except couples.CoupleError:
+        return None
+
+
+def _join_invitation(user, token: str) -> str:
+    """Where a new account made on an invitation goes: home as a couple, in the same
+    transaction; or, if the invite closed meanwhile, the invitation, which says why."""
+    try:
+        couples.join_couple(user, couples.couple_for_token(token))
+    except couples.CoupleError:
+        return url_for("couple.invitation", token=token)
+    flash(_("You are now a couple in Duet."))
+    return url_for("main.index")
 
 
 def _check(form, rule, *args) -> None:
@@ -162,6 +186,13 @@ def _settings_page(status: int = 200, **forms):
         ),
     )
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    chosen = outbox.choices_of(current_user)
+    forms.setdefault(
+        "notifications_form",
+        NotificationsForm(
+            formdata=None, mail=[kind for kind, channel in chosen if channel == "mail"]
+        ),
+    )
     return (
         render_template(
             "accounts/settings.html",
@@ -186,17 +217,22 @@ def settings():
 def update_profile():
     form = ProfileForm()
     if not form.validate():
-    chosen = outbox.choices_of(current_user)
-    forms.setdefault(
-        "notifications_form",
-        NotificationsForm(
-            formdata=None, mail=[kind for kind, channel in chosen if channel == "mail"]
-        ),
-    )
         return _settings_page(400, profile_form=form)
     services.update_profile(current_user, form.display_name.data, form.locale.data)
     flash(_("Saved."))
     return redirect(url_for("accounts.settings"))
+
+
+@bp.post("/settings/notifications")
+@login_required
+@transaction
+def update_notifications():
+    form = NotificationsForm()
+    if not form.validate():
+        return _settings_page(400, notifications_form=form)
+    outbox.set_choices(current_user, {(kind, "mail") for kind in form.mail.data or ()})
+    flash(_("Saved."))
+    return redirect(url_for("accounts.settings", _anchor="notifications-heading"))
 
 
 @bp.post("/settings/password")
@@ -223,18 +259,6 @@ def change_password():
         # A password is never sent back into the page, so a right one is typed again.
         form.current_password.description = _(
             "Your password was right. It is not kept on the page, so please type it again."
-@bp.post("/settings/notifications")
-@login_required
-@transaction
-def update_notifications():
-    form = NotificationsForm()
-    if not form.validate():
-        return _settings_page(400, notifications_form=form)
-    outbox.set_choices(current_user, {(kind, "mail") for kind in form.mail.data or ()})
-    flash(_("Saved."))
-    return redirect(url_for("accounts.settings", _anchor="notifications-heading"))
-
-
         )
     return _settings_page(400, password_form=form)
 

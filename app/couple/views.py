@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import qr
-from app.accounts.forms import ButtonForm
+from app.accounts.forms import ButtonForm, RegisterForm
 from app.couple import bp, services
 from app.couple.access import couple_or_404, owned_or_404
 from app.couple.forms import JoinForm, LeaveForm
@@ -100,7 +100,7 @@ def invitation(token: str):
         inviter=inviter,
         own_couple=own,
         is_own=own is not None and own.id == couple.id,
-        form=ButtonForm(),
+        form=RegisterForm(formdata=None, invite=token),
     )
 
 

@@ -4,7 +4,7 @@ from flask_login import current_user, logout_user
 
 from app import live
 from app.accounts import services as accounts
-from app.accounts.forms import ButtonForm
+from app.accounts.forms import ButtonForm, RegisterForm
 from app.content import library
 from app.couple import services as couples
 from app.extensions import limiter
@@ -20,7 +20,7 @@ from app.transaction import transaction
 @bp.get("/")
 def index():
     if not current_user.is_authenticated:
-        return render_template("main/welcome.html")
+        return render_template("main/welcome.html", form=RegisterForm(formdata=None))
     return _home()
 
 

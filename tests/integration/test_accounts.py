@@ -290,3 +290,14 @@ def _outbox(app) -> list:
     """The locmem mail backend's outbox, emptied."""
     app.extensions["mailman"].outbox = []
     return app.extensions["mailman"].outbox
+
+
+def test_the_welcome_page_carries_the_account_form(client):
+    page = client.get("/").text
+    assert 'action="/register"' in page and 'name="email"' in page and 'name="password"' in page
+    assert 'name="invite" type="hidden" value=""' in page
+    response = client.post(
+        "/register",
+        data={"email": "new@example.com", "display_name": "Nieuw", "password": "long enough words"},
+    )
+    assert response.status_code == 302 and response.location.endswith("/")

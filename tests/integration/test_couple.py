@@ -217,3 +217,62 @@ def test_deleting_an_account_deletes_its_notices(partners, app):
     assert bram.post("/settings/delete", data={"password": PASSWORD}).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(LinkEndedNotice)) == 0
+
+
+def test_an_account_made_on_the_invitation_joins_it_at_once(person, client):
+    anna = person("Anna")
+    code = anna.create_couple()
+    token = anna.invite_link().rsplit("/", 1)[-1]
+    page = client.get(f"/join/{token}")
+    assert page.status_code == 200
+    assert "Create my account and join Anna" in page.text
+    assert f'name="invite" type="hidden" value="{token}"' in page.text
+    response = client.post(
+        "/register",
+        data={
+            "email": "bram.invited@example.com",
+            "display_name": "Bram",
+            "password": "a long enough password",
+            "invite": token,
+        },
+    )
+    assert response.status_code == 302 and response.location.endswith("/")
+    home = client.get("/").text
+    assert "You are now a couple in Duet." in home
+    assert "Anna" in home
+
+
+def test_an_invitation_that_closed_meanwhile_still_makes_the_account(person, client):
+    anna, carla = person("Anna"), person("Carla")
+    code = anna.create_couple()
+    token = anna.invite_link().rsplit("/", 1)[-1]
+    carla.join(code)  # the invite is used up before Bram sends the form
+    response = client.post(
+        "/register",
+        data={
+            "email": "bram.late@example.com",
+            "display_name": "Bram",
+            "password": "a long enough password",
+            "invite": token,
+        },
+    )
+    assert response.status_code == 302 and response.location.endswith(f"/join/{token}")
+    assert client.get("/settings").status_code == 200  # signed in, with an account of his own
+
+
+def test_a_refused_form_on_the_invitation_keeps_the_invite_and_what_was_typed(person, client):
+    anna = person("Anna")
+    code = anna.create_couple()
+    token = anna.invite_link().rsplit("/", 1)[-1]
+    response = client.post(
+        "/register",
+        data={
+            "email": "not an email",
+            "display_name": "Bram",
+            "password": "short",
+            "invite": token,
+        },
+    )
+    assert response.status_code == 400
+    assert f'value="{token}"' in response.text and 'value="Bram"' in response.text
+    assert "Create my account and join Anna" in response.text

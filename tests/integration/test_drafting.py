@@ -457,3 +457,18 @@ def test_agree_to_the_rest_cannot_name_another_couples_clause(draft, person, app
     response = anna.post("/agreement/agree-to-the-rest", data=theirs)
     assert response.status_code == 404
     assert "You: 0 of 5 agreed" in carla.get("/agreement").text
+
+
+def test_home_starts_the_suggested_agreement_in_one_step(partners):
+    anna, bram = partners
+    home = anna.get("/").text
+    form = re.search(r'<form method="post" action="/agreement/start">(.*?)</form>', home, re.S)
+    assert form, "the home page has no start button"
+    fields = dict(re.findall(r'name="(language|starter)" value="([^"]*)"', form.group(1)))
+    assert fields == {"language": "en", "starter": "basic"}
+    response = anna.post("/agreement/start", data=fields)
+    assert response.status_code == 302 and response.location.endswith("/agreement")
+    page = anna.get("/agreement").text
+    assert "0 of 5 clauses agreed by both of you." in page
+    # Bram's home, seconds later, leads into the agreement, not to a second start.
+    assert 'action="/agreement/start"' not in bram.get("/").text
