@@ -16,14 +16,17 @@
   // waited for: leaving comes first. Over HTTPS the exit route's Clear-Site-Data does it too.
   function forgetOffline() {
     try {
+      // Each step may fail quietly: Clear-Site-Data from the exit route may get there first.
+      const quietly = () => {};
       if (window.caches) {
-        caches.keys().then((names) => names.forEach((name) => caches.delete(name)), () => {});
+        caches
+          .keys()
+          .then((names) => names.forEach((name) => caches.delete(name).catch(quietly)), quietly);
       }
       if (navigator.serviceWorker) {
-        navigator.serviceWorker.getRegistrations().then(
-          (registrations) => registrations.forEach((registration) => registration.unregister()),
-          () => {},
-        );
+        navigator.serviceWorker.getRegistrations().then((registrations) => {
+          registrations.forEach((registration) => registration.unregister().catch(quietly));
+        }, quietly);
       }
     } catch {
       // Not available here (an insecure origin, say): nothing was kept either.
