@@ -491,6 +491,32 @@ class ShippedFonts(FontConfiguration):
         self.font_features = {}
 
 
+_FONTS = threading.local()
+
+
+def _kept_fonts() -> ShippedFonts:
+    """This thread's font configuration, kept from one render to the next.
+
+    Loading the shipped fonts into a new configuration, and Pango's caches refilling, cost
+    about 30 ms a render. A kept one loads each face once (WeasyPrint skips a face it has)
+    and renders byte for byte the same PDFs, whatever it rendered before: a face is only
+    declared for characters it draws, and it never draws any other (tests/unit/test_pdf.py).
+    One per thread, as Pango's font maps are not to be shared between threads; a forked
+    process makes its own. The font files WeasyPrint copied go when the process ends.
+    """
+    kept = getattr(_FONTS, "kept", None)
+    if kept is None or kept[0] != os.getpid():
+        fonts = ShippedFonts()
+        _FONTS.kept = kept = (os.getpid(), fonts)
+        atexit.register(_remove_font_copies, os.getpid(), fonts)
+    return kept[1]
+
+
+def _remove_font_copies(pid: int, fonts: ShippedFonts) -> None:
+    if pid == os.getpid() and fonts._folder is not None:  # never a parent's, from a fork
+        shutil.rmtree(fonts._folder, ignore_errors=True)
+
+
 PDF_OPTIONS = dict(
     pdf_variant=PDF_VARIANT, pdf_version=PDF_VERSION, pdf_tags=True, output_intent=OUTPUT_INTENT
 )
@@ -523,7 +549,7 @@ def _laid_out(agreement: PdfAgreement):
         )
     html = HTML(string=string, base_url=STATIC.as_uri() + "/", url_fetcher=StaticFetcher())
     document = html.render(
-        font_config=ShippedFonts(), color_profiles=_output_profile(), **PDF_OPTIONS
+        font_config=_kept_fonts(), color_profiles=_output_profile(), **PDF_OPTIONS
     )
     # Set here rather than as <meta> tags, which WeasyPrint would lowercase.
     document.metadata.custom = {

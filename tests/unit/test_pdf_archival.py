@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -231,6 +232,19 @@ def test_a_letter_no_shipped_font_has_is_found_and_not_taken_from_the_server(cap
     assert "U+6F22" in caplog.text
     # It prints as an empty box from our fonts, the same on every server: no server font.
     assert all(shipped(font["name"]) for font in pdf_fonts(pdf))
+
+
+def test_the_fonts_kept_between_renders_change_nothing(scripts):
+    """A process keeps its font configuration from one render to the next: an agreement
+    renders the same bytes after agreements in every script as first in a new thread (a
+    configuration of its own), so no PDF depends on what the process rendered before."""
+    english = make_agreement("en")
+    first = []
+    thread = threading.Thread(target=lambda: first.append(render_pdf(english)))
+    thread.start()
+    thread.join()
+    assert scripts  # rendered in this thread: Arabic, Hebrew, Devanagari... faces loaded
+    assert first and render_pdf(english) == first[0]
 
 
 def test_a_typed_signature_is_written_in_one_hand():
