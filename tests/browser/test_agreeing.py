@@ -38,7 +38,7 @@ def test_agreeing_in_place_and_to_the_rest(signed_in, check, new_context):
     anna.locator('input[name="starter"][value="basic"]').check()
     follow(anna, SUBMIT)
     clauses = anna.locator("#clause-list > li.clause")
-    expect(clauses).to_have_count(5)
+    expect(clauses).to_have_count(6)
     no_reload_mark(anna)
 
     # --- "I agree" on the third clause, scrolled to the middle of the screen.
@@ -51,41 +51,41 @@ def test_agreeing_in_place_and_to_the_rest(signed_in, check, new_context):
     expect(anna.locator(f'{card} form[action*="/withdraw"] button')).to_be_visible()
     expect(anna.locator("#drafting-status")).to_have_text(f"You agreed to “{title}”.")
     expect(anna.locator(f"{card} .approvals li.yes")).to_have_text("Anna agrees")
-    expect(anna.locator("#summary")).to_contain_text("You: 1 of 5 agreed")
-    expect(anna.locator("#summary")).to_contain_text("Bram: 0 of 5 agreed")
+    expect(anna.locator("#summary")).to_contain_text("You: 1 of 6 agreed")
+    expect(anna.locator("#summary")).to_contain_text("Bram: 0 of 6 agreed")
     assert abs(screen_top(anna, card) - before) < 2, "the clause moved on the screen"
     expect(anna.locator(f'{card} form[action*="/withdraw"] button')).to_be_focused()
     expect_stayed(anna)
     # Bram's open page hears it through the live channel.
     open_page(bram, "/agreement")
-    expect(bram.locator("#summary")).to_contain_text("Anna: 1 van de 5 goedgekeurd")
+    expect(bram.locator("#summary")).to_contain_text("Anna: 1 van de 6 goedgekeurd")
     check(bram, "agreeing-partner-nl")
 
     # --- Withdrawing, in place too.
     anna.locator(f'{card} form[action*="/withdraw"] button').click()
     expect(anna.locator(f'{card} form[action*="/approve"] button')).to_be_focused()
     expect(anna.locator("#drafting-status")).to_have_text(f"You withdrew your yes to “{title}”.")
-    expect(anna.locator("#summary")).to_contain_text("You: 0 of 5 agreed")
+    expect(anna.locator("#summary")).to_contain_text("You: 0 of 6 agreed")
     expect(bram.locator("#summary")).to_contain_text(
-        "Anna: 0 van de 5 goedgekeurd", timeout=LIVE_MS
+        "Anna: 0 van de 6 goedgekeurd", timeout=LIVE_MS
     )
     expect_stayed(anna)
 
-    # --- "Agree to the remaining 5": the list opens under the summary; "Not yet" closes it.
-    anna.get_by_role("link", name="Agree to the remaining 5 clauses").click()
+    # --- "Agree to the remaining 6": the list opens under the summary; "Not yet" closes it.
+    anna.get_by_role("link", name="Agree to the remaining 6 clauses").click()
     confirm = anna.locator("#agree-rest")
     expect(confirm.get_by_role("heading", name="Agree to the rest")).to_be_focused()
-    expect(confirm.locator(".agree-rest-list > li")).to_have_count(5)
-    expect(confirm).to_contain_text("You say yes to these 5 clauses, exactly as written here:")
+    expect(confirm.locator(".agree-rest-list > li")).to_have_count(6)
+    expect(confirm).to_contain_text("You say yes to these 6 clauses, exactly as written here:")
     check(anna, "agreeing-rest-open-en")
     confirm.get_by_role("link", name="Not yet").click()
     expect(confirm).to_have_count(0)
-    expect(anna.get_by_role("link", name="Agree to the remaining 5 clauses")).to_be_focused()
-    anna.get_by_role("link", name="Agree to the remaining 5 clauses").click()
-    confirm.get_by_role("button", name="I agree to these 5 clauses").click()
+    expect(anna.get_by_role("link", name="Agree to the remaining 6 clauses")).to_be_focused()
+    anna.get_by_role("link", name="Agree to the remaining 6 clauses").click()
+    confirm.get_by_role("button", name="I agree to these 6 clauses").click()
     expect(anna.locator("#drafting-status")).to_have_text("You agreed to 5 more clauses.")
     expect(confirm).to_have_count(0)
-    expect(anna.locator("#summary")).to_contain_text("You: 5 of 5 agreed")
+    expect(anna.locator("#summary")).to_contain_text("You: 6 of 6 agreed")
     expect(anna.locator("#summary")).to_contain_text(
         re.compile(r"You agree to every clause\. Now Bram reads them too:")
     )
@@ -98,11 +98,11 @@ def test_agreeing_in_place_and_to_the_rest(signed_in, check, new_context):
     state = bram.context.storage_state()
     plain = new_context("nl-NL", storage_state=state, javascript=False).new_page()
     open_page(plain, "/agreement")
-    expect(plain.locator("#summary")).to_contain_text("Anna: 5 van de 5 goedgekeurd")
+    expect(plain.locator("#summary")).to_contain_text("Anna: 5 van de 6 goedgekeurd")
     follow(plain, "#agree-rest-link")
     assert plain.url.endswith("/agreement/agree-to-the-rest"), plain.url
     expect(plain.locator("h1")).to_have_text("De rest goedkeuren")
-    expect(plain.locator(".agree-rest-list > li")).to_have_count(5)
+    expect(plain.locator(".agree-rest-list > li")).to_have_count(6)
     check(plain, "agreeing-rest-page-nl")
     follow(plain, "#agree-rest button[type=submit]")
     assert plain.url.endswith("/agreement#summary"), plain.url

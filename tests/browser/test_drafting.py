@@ -75,14 +75,14 @@ def test_drafting_together_live(signed_in, check):
     anna.locator('input[name="starter"][value="basic"]').check()
     follow(anna, SUBMIT)
     assert anna.url.endswith("/agreement"), anna.url
-    expect(anna.locator("#clause-list > li.clause")).to_have_count(5)
-    expect(anna.locator("#summary")).to_contain_text("0 of 5 clauses agreed by both of you.")
+    expect(anna.locator("#clause-list > li.clause")).to_have_count(6)
+    expect(anna.locator("#summary")).to_contain_text("0 of 6 clauses agreed by both of you.")
 
     # Bram, still on the start page, presses start too: he joins Anna's agreement rather
     # than starting a second one, and it stays in the language and clauses Anna chose.
     follow(bram, SUBMIT)
     assert bram.url.endswith("/agreement"), bram.url
-    expect(bram.locator("#clause-list > li.clause")).to_have_count(5)
+    expect(bram.locator("#clause-list > li.clause")).to_have_count(6)
     expect(bram.locator("#agreement-language")).to_have_value("en")
     expect(clause(bram, "A pause has an end")).to_be_visible()
     bram.evaluate("() => { window.__noReload = 1; }")
@@ -95,7 +95,7 @@ def test_drafting_together_live(signed_in, check):
     follow(anna, '#library form:has(input[name="template"][value="no-blaming"]) button')
     expect(clause(anna, "No blaming")).to_be_visible()
     expect(clause(bram, "No blaming")).to_be_visible(timeout=LIVE_MS)
-    expect(bram.locator("#summary")).to_contain_text(re.compile(r"\b0 van de 6\b"))
+    expect(bram.locator("#summary")).to_contain_text(re.compile(r"\b0 van de 7\b"))
     expect(
         bram.locator('#library form:has(input[name="template"][value="no-blaming"])')
     ).to_have_count(0)
@@ -110,10 +110,10 @@ def test_drafting_together_live(signed_in, check):
     approve(bram, "No blaming")
     expect(chip(bram, "A pause has an end", "Bram")).to_have_class("yes")
     expect(chip(bram, "A pause has an end", "Anna")).to_have_class("yes")
-    expect(bram.locator("#summary")).to_contain_text(re.compile(r"\b1 van de 6\b"))
+    expect(bram.locator("#summary")).to_contain_text(re.compile(r"\b1 van de 7\b"))
     check(bram, "draft-agreement-some-approvals-nl")
     expect(chip(anna, "No blaming", "Bram")).to_have_class("yes", timeout=LIVE_MS)
-    expect(anna.locator("#summary")).to_contain_text("1 of 6 clauses agreed by both of you.")
+    expect(anna.locator("#summary")).to_contain_text("1 of 7 clauses agreed by both of you.")
     check(anna, "draft-agreement-some-approvals-en")
 
     # --- 3. Anna types in "Tell me you need space" without saving ...
@@ -139,7 +139,7 @@ def test_drafting_together_live(signed_in, check):
     expect(chip(anna, "A pause has an end", "Anna")).to_have_class("not-yet")
     expect(chip(anna, "A pause has an end", "Bram")).to_have_class("not-yet")
     expect(clause(anna, "A pause has an end").locator('form[action*="/approve"]')).to_have_count(1)
-    expect(anna.locator("#summary")).to_contain_text("0 of 6 clauses agreed by both of you.")
+    expect(anna.locator("#summary")).to_contain_text("0 of 7 clauses agreed by both of you.")
     expect(signal).to_have_value(TYPED)
     assert focused_id(anna) == f"c{space}-signal", "the field Anna typed in lost its focus"
     expect(clause(anna, "Tell me you need space").locator(".live-note")).to_have_count(0)

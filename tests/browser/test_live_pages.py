@@ -81,7 +81,7 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     anna.locator('input[name="language"][value="en"]').check()
     anna.locator('input[name="starter"][value="basic"]').check()
     follow(anna, SUBMIT)
-    expect(anna.locator("#clause-list > li.clause")).to_have_count(5)
+    expect(anna.locator("#clause-list > li.clause")).to_have_count(6)
     check(anna, "live-start-agreement-en")
 
     # The untouched start page follows her into the agreement.
@@ -96,16 +96,16 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     choosing.locator("#live-moved button").click()
     expect(choosing.locator("#clause-list > li.clause")).to_have_count(5, timeout=LIVE_MS)
     # The home card shows the agreement, in place.
-    expect(together(home)).to_contain_text("Jij: 0 van de 5 goedgekeurd", timeout=LIVE_MS)
-    expect(together(home)).to_contain_text("Anna: 0 van de 5 goedgekeurd")
-    expect(together(home).get_by_role("link", name="Keur de 5 open afspraken goed")).to_be_visible()
+    expect(together(home)).to_contain_text("Jij: 0 van de 6 goedgekeurd", timeout=LIVE_MS)
+    expect(together(home)).to_contain_text("Anna: 0 van de 6 goedgekeurd")
+    expect(together(home).get_by_role("link", name="Keur de 6 open afspraken goed")).to_be_visible()
     expect_stayed(home)
     check(home, "live-home-drafting-nl")
 
     # Anna agrees to everything and goes home; Bram agrees too, and both cards show it.
     agree_to_everything(anna)
     open_page(anna, "/")
-    expect(together(anna)).to_contain_text("You: 5 of 5 agreed")
+    expect(together(anna)).to_contain_text("You: 6 of 6 agreed")
     expect(together(anna)).to_contain_text("You agree to every clause. Bram has 5 still open.")
     stay_put(anna)
     # Bram's drafting tab shows her five yeses before he adds his own.

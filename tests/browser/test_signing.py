@@ -169,7 +169,7 @@ def test_signing_downloading_and_verifying(signed_in, check, screenshot, tmp_pat
     # --- Anna goes to signing from the agreement page.
     follow(anna, '#summary a[href="/agreement/sign"]')
     expect(anna.locator("h1")).to_have_text("Sign your agreement")
-    expect(anna.locator(".preview-clauses > li")).to_have_count(5)
+    expect(anna.locator(".preview-clauses > li")).to_have_count(6)
     review_on = anna.locator("#review_on").input_value()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", review_on), review_on
     check(anna, "sign-en")

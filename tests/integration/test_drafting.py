@@ -158,15 +158,15 @@ def test_approval_by_both_and_withdrawal_on_change(draft, app):
     bram.post(f"/agreement/clauses/{target}/approve", data={"version": version})
     page = anna.get("/agreement").text
     assert "Anna agrees" in page and "Bram agrees" in page
-    assert "1 of 5 clauses agreed by both of you." in page
+    assert "1 of 6 clauses agreed by both of you." in page
     bram.post(
         f"/agreement/clauses/{target}/params", data={"version": version, "param-minutes": "90"}
     )
     page = anna.get("/agreement").text
     assert "Anna agrees" not in page and "Bram agrees" not in page
-    assert "0 of 5 clauses agreed by both of you." in page
-    assert "You: 0 of 5 agreed" in page and "Bram: 0 of 5 agreed" in page
-    assert "Agree to the remaining 5 clauses" in page
+    assert "0 of 6 clauses agreed by both of you." in page
+    assert "You: 0 of 6 agreed" in page and "Bram: 0 of 6 agreed" in page
+    assert "Agree to the remaining 6 clauses" in page
 
 
 def test_progress_per_person(draft, app):
@@ -175,11 +175,11 @@ def test_progress_per_person(draft, app):
         anna.post(f"/agreement/clauses/{clause}/approve", data={"version": version})
     page = bram.get("/agreement").text
     # Nobody has agreed "by both" yet, but Anna has said yes to everything: the summary says so.
-    assert "0 of 5 clauses agreed by both of you." in page
-    assert "You: 0 of 5 agreed" in page and "Anna: 5 of 5 agreed" in page
-    assert "Agree to the remaining 5 clauses" in page
+    assert "0 of 6 clauses agreed by both of you." in page
+    assert "You: 0 of 6 agreed" in page and "Anna: 6 of 6 agreed" in page
+    assert "Agree to the remaining 6 clauses" in page
     page = anna.get("/agreement").text
-    assert "You: 5 of 5 agreed" in page and "Bram: 0 of 5 agreed" in page
+    assert "You: 6 of 6 agreed" in page and "Bram: 0 of 6 agreed" in page
     assert "You agree to every clause. Now Bram reads them too:" in page
     assert "Agree to the remaining" not in page
 
@@ -196,13 +196,13 @@ def test_agree_to_the_rest_lists_them_then_agrees_to_exactly_those(draft, app):
     assert confirmation.status_code == 200
     listed = _listed_versions(confirmation.text)
     # Every clause still waiting for Anna's yes, each with its words, and none she agreed to.
-    assert len(listed) == 4 and f"clause-{first}" not in listed
-    assert "I agree to these 4 clauses" in confirmation.text
+    assert len(listed) == 5 and f"clause-{first}" not in listed
+    assert "I agree to these 5 clauses" in confirmation.text
     assert "exactly as written here" in confirmation.text
     response = anna.post("/agreement/agree-to-the-rest", data=listed)
     assert response.status_code == 302 and response.location.endswith("/agreement#summary")
     page = anna.get("/agreement").text
-    assert "You: 5 of 5 agreed" in page
+    assert "You: 6 of 6 agreed" in page
     # Nothing left to confirm: the confirmation leads back to the agreement.
     assert anna.get("/agreement/agree-to-the-rest").status_code == 302
     rest = _listed_versions(bram.get("/agreement/agree-to-the-rest").text)
@@ -223,11 +223,11 @@ def test_agree_to_the_rest_refuses_a_list_that_changed_and_shows_the_new_one(dra
     assert "Something changed while you were reading" in response.text
     assert "90" in response.text
     # All or none: not one of the clauses was agreed to.
-    assert "You: 0 of 5 agreed" in anna.get("/agreement").text
+    assert "You: 0 of 6 agreed" in anna.get("/agreement").text
     fresh = _listed_versions(response.text)
     assert fresh[f"clause-{target}"] == str(int(listed[f"clause-{target}"]) + 1)
     assert anna.post("/agreement/agree-to-the-rest", data=fresh).status_code == 302
-    assert "You: 5 of 5 agreed" in anna.get("/agreement").text
+    assert "You: 6 of 6 agreed" in anna.get("/agreement").text
 
 
 def test_agree_to_the_rest_refuses_a_removed_clause_and_bad_input(draft, app):
@@ -393,7 +393,7 @@ def test_the_start_page_is_gone_once_drafting(draft):
     anna, _bram = draft
     again = anna.post("/agreement/start", data={"language": "en", "starter": "basic"})
     assert again.status_code == 302
-    assert len(clause_versions(anna)) == 5
+    assert len(clause_versions(anna)) == 6
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:pyhanko.*")
@@ -456,7 +456,7 @@ def test_agree_to_the_rest_cannot_name_another_couples_clause(draft, person, app
     theirs = _listed_versions(carla.get("/agreement/agree-to-the-rest").text)
     response = anna.post("/agreement/agree-to-the-rest", data=theirs)
     assert response.status_code == 404
-    assert "You: 0 of 5 agreed" in carla.get("/agreement").text
+    assert "You: 0 of 6 agreed" in carla.get("/agreement").text
 
 
 def test_home_starts_the_suggested_agreement_in_one_step(partners):
@@ -469,6 +469,6 @@ def test_home_starts_the_suggested_agreement_in_one_step(partners):
     response = anna.post("/agreement/start", data=fields)
     assert response.status_code == 302 and response.location.endswith("/agreement")
     page = anna.get("/agreement").text
-    assert "0 of 5 clauses agreed by both of you." in page
+    assert "0 of 6 clauses agreed by both of you." in page
     # Bram's home, seconds later, leads into the agreement, not to a second start.
     assert 'action="/agreement/start"' not in bram.get("/").text

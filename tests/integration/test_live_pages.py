@@ -82,9 +82,9 @@ def test_home_shows_where_the_couple_stands(drafting):
     assert together.status_code == 200
     assert 'id="home-together"' in together.text
     assert "<html" not in together.text  # the region only
-    assert "<strong>You</strong>: 0 of 5 agreed" in together.text
-    assert "<strong>Anna</strong>: 0 of 5 agreed" in together.text
-    assert "Agree to the 5 open clauses" in together.text  # the one next step
+    assert "<strong>You</strong>: 0 of 6 agreed" in together.text
+    assert "<strong>Anna</strong>: 0 of 6 agreed" in together.text
+    assert "Agree to the 6 open clauses" in together.text  # the one next step
 
 
 def test_home_says_when_the_partner_has_signed(agreed):
@@ -95,7 +95,7 @@ def test_home_says_when_the_partner_has_signed(agreed):
     sign(anna)
     together = region(bram, "/", "together").text
     assert "Anna has signed. Yours is the last signature." in together
-    assert "<strong>Anna</strong>: 5 of 5 agreed, signed" in together
+    assert "<strong>Anna</strong>: 6 of 6 agreed, signed" in together
     assert "You have signed." in region(anna, "/", "together").text
     steps = region(bram, "/", "steps").text
     assert 'class="done"' in steps  # drafting is done
