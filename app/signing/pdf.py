@@ -155,6 +155,13 @@ def document_id(fingerprint: str, finalised_at: dt.datetime) -> str:
 class PdfClause:
     title: str
     text: str
+    # What the clause was made from, for the rules that read the final agreement (the
+    # pause): its template (None for a custom clause) and its values. Never printed.
+    template: str | None = None
+    params: tuple[tuple[str, int | str], ...] = ()
+
+    def value(self, name: str, default: int | str | None = None) -> int | str | None:
+        return dict(self.params).get(name, default)
 
 
 @dataclass(frozen=True)

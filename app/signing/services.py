@@ -5,6 +5,7 @@ once; versions; review.
 """
 
 import base64
+import dataclasses
 import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -514,7 +515,21 @@ def content_of(document: FinalDocument, library: Library) -> pdf.PdfAgreement:
     """What a final agreement's PDF shows: as signed, from its snapshot; for one finalised
     before snapshots were kept, from the agreement as it is now."""
     if document.content is not None:
-        return snapshot.from_json(document.content)
+        content = snapshot.from_json(document.content)
+        if snapshot.has_terms(document.content):
+            return content
+        # Taken before the snapshot kept each clause's template and values: a final
+        # agreement's clauses never change, so those are read from it.
+        clauses = drafting.active_clauses(db.session.get(Agreement, document.agreement_id))
+        return dataclasses.replace(
+            content,
+            clauses=tuple(
+                dataclasses.replace(
+                    shown, template=clause.template_id, params=snapshot.params_of(clause.params)
+                )
+                for shown, clause in zip(content.clauses, clauses, strict=True)
+            ),
+        )
     agreement = db.session.get(Agreement, document.agreement_id)
     partners = db.session.get(Couple, agreement.couple_id).partners
     if drafting.agreement_fingerprint(agreement, partners, library, document.review_on) != (
@@ -551,6 +566,8 @@ def document_for(agreement, document, partners, signatures, library) -> pdf.PdfA
                 pdf.PdfClause(
                     title=drafting.clause_title(clause, library, language),
                     text=drafting.plain_text(clause, library, language),
+                    template=clause.template_id,
+                    params=snapshot.params_of(clause.params),
                 )
                 for clause in drafting.active_clauses(agreement)
             ),

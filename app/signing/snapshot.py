@@ -23,7 +23,15 @@ def to_json(content: PdfAgreement) -> dict:
         "partners": list(content.partners),
         "finalised_at": content.finalised_at.isoformat(),
         "review_on": content.review_on.isoformat(),
-        "clauses": [{"title": clause.title, "text": clause.text} for clause in content.clauses],
+        "clauses": [
+            {
+                "title": clause.title,
+                "text": clause.text,
+                "template": clause.template,
+                "params": dict(clause.params),
+            }
+            for clause in content.clauses
+        ],
         "fingerprint": content.fingerprint,
         "signatures": [
             {
@@ -54,10 +62,22 @@ def to_json(content: PdfAgreement) -> dict:
     }
 
 
+def params_of(values: dict) -> tuple[tuple[str, int | str], ...]:
+    """A clause's values as the snapshot holds them: sorted by name, frozen."""
+    return tuple(sorted(values.items()))
+
+
+def has_terms(data: dict) -> bool:
+    """Whether this snapshot names each clause's template and values (taken since the pause
+    rules read them); an older one has only the words."""
+    return all("template" in item for item in data["clauses"])
+
+
 def from_json(data: dict) -> PdfAgreement:
     """The agreement as snapshotted. Snapshots taken before the document ID, the replaced
-    version, the clause fingerprints and the grouped audit trail read too: the ID is
-    computed as it was then, and the rest prints as it did."""
+    version, the clause fingerprints, the grouped audit trail and the clauses' templates
+    read too: the ID is computed as it was then, the rest prints as it did, and the clauses
+    come without template or values (see `has_terms`)."""
     if data.get("snapshot") != VERSION:
         raise ValueError(f"unknown snapshot version {data.get('snapshot')!r}")
     replaces = data.get("replaces")
@@ -69,7 +89,13 @@ def from_json(data: dict) -> PdfAgreement:
         finalised_at=dt.datetime.fromisoformat(data["finalised_at"]),
         review_on=dt.date.fromisoformat(data["review_on"]),
         clauses=tuple(
-            PdfClause(title=item["title"], text=item["text"]) for item in data["clauses"]
+            PdfClause(
+                title=item["title"],
+                text=item["text"],
+                template=item.get("template"),
+                params=params_of(item.get("params") or {}),
+            )
+            for item in data["clauses"]
         ),
         fingerprint=data["fingerprint"],
         signatures=tuple(
