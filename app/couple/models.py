@@ -23,6 +23,7 @@ class Couple(db.Model):
     reflection_revision: Mapped[int] = mapped_column(default=1, server_default="1")
     agreement_revision: Mapped[int] = mapped_column(default=1, server_default="1")
     signing_revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    pause_revision: Mapped[int] = mapped_column(default=1, server_default="1")
 
     members: Mapped[list["Membership"]] = relationship(
         back_populates="couple",

@@ -1,0 +1,5 @@
+"""The pause: one partner asks for time to calm down and promises when they will be back.
+
+The rules live in `services.py`, with the clock passed in and no request; the pages come
+on top (issue 15).
+"""
