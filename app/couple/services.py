@@ -108,8 +108,14 @@ def _open_invite(couple: Couple | None, now: datetime | None) -> Couple:
     return couple
 
 
+# What secrets.token_urlsafe(32) makes, with room to spare.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def couple_for_token(token: str, now: datetime | None = None) -> Couple:
     """The couple an invite link belongs to, if it can still be joined; else CoupleError."""
+    if not _TOKEN.fullmatch(token):  # not one Duet made (a NUL byte would upset PostgreSQL)
+        return _open_invite(None, now)
     return _open_invite(db.session.scalar(select(Couple).where(Couple.invite_token == token)), now)
 
 
