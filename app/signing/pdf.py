@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import pydyf
+from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from babel.dates import format_date, format_time
@@ -595,6 +596,44 @@ class Sealer:
         self.certificate: asn1_x509.Certificate = signer.signing_cert
         self.certificate_fingerprint = hashlib.sha256(self.certificate.dump()).hexdigest()
 
+    def signature(self, digest: bytes) -> bytes:
+        """The CMS signature (PAdES B-B) over a document's SHA-256 digest, as pyHanko makes it.
+
+        pyHanko's signer rebuilds the same container every time (a few ms of asn1crypto);
+        only the digest and the signature over the signed attributes ever change. So this
+        takes one it made over a stand-in digest, puts the document's digest in its place,
+        and signs the signed attributes again with pyHanko's signer (DER: a SET, tagged [0]).
+        """
+        stand_in, template = self._template
+        info = cms.ContentInfo.load(template.replace(stand_in, digest))
+        signer_info = info["content"]["signer_infos"][0]
+        attributes = signer_info["signed_attrs"].dump()
+        [found] = [
+            item for item in signer_info["signed_attrs"] if item["type"].native == "message_digest"
+        ]
+        if found["values"][0].native != digest:
+            raise ValueError("the document's digest did not take the stand-in's place")
+        signer_info["signature"] = self.signer.sign_raw(b"\x31" + attributes[1:], "sha256")
+        return info.dump()
+
+    @functools.cached_property
+    def _template(self) -> tuple[bytes, bytes]:
+        """A stand-in digest (random, so found once) and pyHanko's PAdES signature over it."""
+        stand_in = os.urandom(32)
+        signed = _outside_event_loop(
+            asyncio.run,
+            self.signer.async_sign(
+                stand_in,
+                "sha256",
+                use_pades=True,
+                signed_attr_settings=PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC)),
+            ),
+        )
+        template = signed.dump()
+        if template.count(stand_in) != 1:
+            raise ValueError("the stand-in digest is not found once in the signature")
+        return stand_in, template
+
     @functools.cached_property
     def reserved_bytes(self) -> int:
         """Room for a seal without a time-stamp token, in hex digits: what pyHanko would
@@ -973,6 +1012,8 @@ def _signature(
     sealer: Sealer, digest: bytes, placeholder: "_SealPlaceholder", timestamper
 ) -> bytes:
     """The CMS signature (PAdES) over a document's digest, as pyHanko's PdfSigner makes it."""
+    if timestamper is None:
+        return sealer.signature(digest)
     signed = _outside_event_loop(
         asyncio.run,
         sealer.signer.async_sign(

@@ -18,6 +18,8 @@ import threading
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 
 from app.signing.pdf import (
     BODY_FAMILIES,
@@ -32,6 +34,7 @@ from app.signing.pdf import (
     render_pdf,
     seal_pdf,
     sealed_pdf,
+    verify_pdf,
 )
 from tests.unit.test_pdf import make_agreement
 
@@ -279,6 +282,27 @@ def test_the_seal_keeps_the_archive_valid(sealed):
     assert re.search(r"^Tagged:\s+yes$", run_tool("pdfinfo", data=sealed), re.M)
     assert 'pdfaid:part="3"' in run_tool("pdfinfo", "-meta", data=sealed)
     assert all(font["embedded"] == "yes" for font in pdf_fonts(sealed))
+
+
+def test_a_seal_written_in_one_pass_is_the_one_pyhanko_makes(tmp_path):
+    """sealed_pdf signs with pyHanko's container made once, the digest and signature put in
+    anew: each document gets its own signature, pyHanko validates it over the entire file,
+    and a byte changed anywhere it covers makes the file 'altered'."""
+    sealer = Sealer.create(tmp_path)
+    agreement = make_agreement("en")
+    first, second = sealed_pdf(agreement, sealer), sealed_pdf(agreement, sealer)
+    seals = [PdfFileReader(io.BytesIO(data)).embedded_signatures[0] for data in (first, second)]
+    assert seals[0].pkcs7_content != seals[1].pkcs7_content
+    for seal in seals:
+        status = validate_pdf_signature(
+            seal, signer_validation_context=ValidationContext(trust_roots=[sealer.certificate])
+        )
+        assert status.bottom_line and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    assert verify_pdf(first, sealer).status == "genuine"
+    changed = bytearray(first)
+    at = first.index(b"\n%") + 2  # the binary comment after the header: still a PDF
+    changed[at] ^= 1
+    assert verify_pdf(bytes(changed), sealer).status == "altered"
 
 
 def test_the_unsealed_pdf_is_clean_for_qpdf(english):
