@@ -168,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.drafting import models as _drafting_models  # noqa: F401
     from app.outbox import models as _outbox_models  # noqa: F401
     from app.pause import models as _pause_models  # noqa: F401
+    from app.pause import services as _pause_services  # noqa: F401 (the export of pauses)
     from app.reflection import models as _reflection_models  # noqa: F401
     from app.signing import models as _signing_models  # noqa: F401
 

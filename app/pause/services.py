@@ -19,8 +19,9 @@ from sqlalchemy import Select, select
 
 from app import live
 from app.accounts.models import User
+from app.accounts.services import exporting
 from app.content.schema import Library
-from app.couple.models import Couple
+from app.couple.models import Couple, Membership
 from app.db import as_utc
 from app.extensions import db
 from app.forms import has_control_characters, strip
@@ -350,3 +351,43 @@ def reassure(pause: Pause, user: User, message_id: str, *, now: datetime) -> Pau
     pause.reassured_at = now
     live.moved(pause.couple_id, "pause")
     return pause
+
+
+@exporting.connect
+def _export_pauses(user: User, **_extra) -> dict:
+    """The pauses this person asked for, with their note, and the words they sent during
+    the partner's; never the partner's own note."""
+    asked = db.session.scalars(
+        select(Pause).where(Pause.asked_by_id == user.id).order_by(Pause.started_at, Pause.id)
+    )
+    couple_ids = select(Membership.couple_id).where(Membership.user_id == user.id)
+    sent = db.session.scalars(
+        select(Pause)
+        .where(
+            Pause.couple_id.in_(couple_ids),
+            Pause.asked_by_id != user.id,
+            Pause.reassurance.is_not(None),
+        )
+        .order_by(Pause.started_at, Pause.id)
+    )
+
+    def moment(value: datetime | None) -> str | None:
+        return as_utc(value).isoformat() if value is not None else None
+
+    return {
+        "pauses_asked": [
+            {
+                "started_at": moment(pause.started_at),
+                "back_by": moment(pause.back_by),
+                "note": pause.note,
+                "times_more_asked": pause.extensions,
+                "state": pause.state,
+                "ready_at": moment(pause.ready_at),
+                "ended_at": moment(pause.ended_at),
+            }
+            for pause in asked
+        ],
+        "pause_words_sent": [
+            {"message": pause.reassurance, "sent_at": moment(pause.reassured_at)} for pause in sent
+        ],
+    }

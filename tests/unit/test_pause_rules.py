@@ -457,3 +457,30 @@ def test_pauses_since_lists_them_in_order(signed):
     db.session.commit()
     assert pauses.pauses_since(couple, start) == [first, second]
     assert pauses.pauses_since(couple, start + timedelta(days=1)) == [second]
+
+
+def test_each_person_exports_their_own_pauses_and_words(signed):
+    anna, bram, couple = signed
+    start = at("2026-12-01", "21:00")
+    pause = pauses.ask(couple, anna, LIBRARY, note="A walk round the block.", now=start)
+    pauses.reassure(pause, bram, "take-your-time", now=start + timedelta(minutes=5))
+    pauses.ready(pause, anna, now=start + timedelta(minutes=40))
+    db.session.commit()
+    mine = accounts.export_data(anna)
+    assert mine["pauses_asked"] == [
+        {
+            "started_at": start.isoformat(),
+            "back_by": (start + timedelta(minutes=45)).isoformat(),
+            "note": "A walk round the block.",
+            "times_more_asked": 0,
+            "state": "ready",
+            "ready_at": (start + timedelta(minutes=40)).isoformat(),
+            "ended_at": None,
+        }
+    ]
+    assert mine["pause_words_sent"] == []
+    theirs = accounts.export_data(bram)
+    assert theirs["pauses_asked"] == []  # Anna's note is hers, not in Bram's export
+    assert theirs["pause_words_sent"] == [
+        {"message": "take-your-time", "sent_at": (start + timedelta(minutes=5)).isoformat()}
+    ]
