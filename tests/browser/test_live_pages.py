@@ -85,7 +85,7 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     check(anna, "live-start-agreement-en")
 
     # The untouched start page follows her into the agreement.
-    expect(start.locator("#clause-list > li.clause")).to_have_count(5, timeout=LIVE_MS)
+    expect(start.locator("#clause-list > li.clause")).to_have_count(6, timeout=LIVE_MS)
     check(start, "live-start-followed-nl")
     # The one with a choice made says what happened and keeps the choice.
     expect(choosing.locator("#live-moved p")).to_contain_text(MOVED_NL, timeout=LIVE_MS)
@@ -94,7 +94,7 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     check(choosing, "live-start-notice-nl")
     # Its button reloads the page when the person is ready: it is the agreement now.
     choosing.locator("#live-moved button").click()
-    expect(choosing.locator("#clause-list > li.clause")).to_have_count(5, timeout=LIVE_MS)
+    expect(choosing.locator("#clause-list > li.clause")).to_have_count(6, timeout=LIVE_MS)
     # The home card shows the agreement, in place.
     expect(together(home)).to_contain_text("Jij: 0 van de 6 goedgekeurd", timeout=LIVE_MS)
     expect(together(home)).to_contain_text("Anna: 0 van de 6 goedgekeurd")
@@ -106,10 +106,10 @@ def test_start_page_and_home_follow_the_partner(signed_in, check):
     agree_to_everything(anna)
     open_page(anna, "/")
     expect(together(anna)).to_contain_text("You: 6 of 6 agreed")
-    expect(together(anna)).to_contain_text("You agree to every clause. Bram has 5 still open.")
+    expect(together(anna)).to_contain_text("You agree to every clause. Bram has 6 still open.")
     stay_put(anna)
     # Bram's drafting tab shows her five yeses before he adds his own.
-    expect(start.locator("#clause-list .approvals li.yes")).to_have_count(5, timeout=LIVE_MS)
+    expect(start.locator("#clause-list .approvals li.yes")).to_have_count(6, timeout=LIVE_MS)
     # Bram looks at that tab (a tab in the background gets no animation frames, and clicks
     # there wait for the button to hold still).
     start.bring_to_front()
