@@ -1,3 +1,5 @@
+import hmac
+
 import click
 from asn1crypto import pem
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -139,6 +141,14 @@ def sign():
     return redirect(url_for("signing.sign"))
 
 
+def _offline_owner() -> str:
+    """Whose choice "keep my signed agreements offline" is, as this browser stores it: an
+    opaque mark of the person, so another person signing in on the same phone has not
+    chosen it for them (static/js/offline.js)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"offline:{current_user.id}".encode(), "sha256").hexdigest()[:20]
+
+
 def _versions_page(couple, status=200, refused=None):
     """The current couple's signed versions, and every version kept from a couple that ended."""
     return (
@@ -150,6 +160,7 @@ def _versions_page(couple, status=200, refused=None):
             review=services.review_due(couple) if couple else None,
             kept=services.kept_copies(current_user),
             refused=refused,
+            offline_owner=_offline_owner(),
         ),
         status,
     )

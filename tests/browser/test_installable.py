@@ -200,6 +200,19 @@ def test_offline_shows_the_offline_page_and_keeps_only_what_was_chosen(
         assert CANARY not in entry["text"], entry["url"]
         assert "<html" not in entry["text"] or entry["url"] == "/offline", entry["url"]
 
+    # The choice is Anna's: someone else signed in on this phone has not made it (their page
+    # carries another mark), and seeing their page neither keeps nor drops anything.
+    open_page(anna, "/agreements")
+    owner = anna.locator("[data-keep-offline]").get_attribute("data-owner")
+    assert anna.evaluate("localStorage.getItem('duet-keep-signed')") == owner
+    anna.reload()
+    expect(keep).to_be_checked()  # Anna's own page, reloaded: still hers
+    anna.evaluate("localStorage.setItem('duet-keep-signed', 'someone-else')")
+    anna.reload()
+    expect(keep).not_to_be_checked()
+    assert any(entry["url"] == pdf for entry in anna.evaluate(CACHED))
+    anna.evaluate("(mark) => localStorage.setItem('duet-keep-signed', mark)", owner)
+
     # Turning it off deletes them from this phone.
     open_page(anna, "/agreements")
     check(anna, "offline-versions-kept-en")

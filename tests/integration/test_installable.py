@@ -78,3 +78,13 @@ def test_the_offline_page_is_the_same_for_everyone_in_both_languages(client, par
 def test_the_policy_allows_our_own_manifest_and_worker_only():
     assert "manifest-src 'self'" in CONTENT_SECURITY_POLICY
     assert "worker-src 'self'" in CONTENT_SECURITY_POLICY
+
+
+def test_the_offline_choice_is_marked_per_person(partners):
+    marks = []
+    for person in partners:
+        page = person.get("/agreements").text
+        mark = re.search(r'data-keep-offline data-owner="([0-9a-f]{20})"', page)
+        assert mark, "the versions page names whose choice it is"
+        marks.append(mark.group(1))
+    assert marks[0] != marks[1]

@@ -1,7 +1,8 @@
 // Installable and offline (docs/safety.md, "What a phone keeps"). Registers the service
 // worker (app/main/offline.py), which keeps only the static files and the offline page; and,
 // on the signed-versions page, lets the person keep their signed agreements' PDFs on this
-// phone (off until they choose it; the choice lives in this browser only). The offline page
+// phone (off until they choose it; the choice lives in this browser only, and it is that
+// person's: someone else signing in on the same phone has not made it). The offline page
 // lists the ones kept.
 (() => {
   if (!("serviceWorker" in navigator) || !("caches" in window)) return;
@@ -15,9 +16,11 @@
     });
   }
 
-  const chosen = () => {
+  // The choice is this person's: the page names them by an opaque mark, and another person
+  // signing in on the same phone has not chosen it.
+  const chosen = (owner) => {
     try {
-      return localStorage.getItem(CHOICE) === "on";
+      return localStorage.getItem(CHOICE) === owner;
     } catch {
       return false;
     }
@@ -53,15 +56,15 @@
       status.textContent = name ? section.dataset[name] : "";
     };
     section.hidden = false;
-    box.checked = chosen();
+    box.checked = chosen(section.dataset.owner);
 
     async function apply(announce) {
       if (box.checked) {
-        localStorage.setItem(CHOICE, "on");
+        localStorage.setItem(CHOICE, section.dataset.owner);
         const done = await keep(links());
         if (announce || !done) say(done ? "kept" : "failed");
       } else {
-        localStorage.removeItem(CHOICE);
+        if (chosen(section.dataset.owner)) localStorage.removeItem(CHOICE);
         await caches.delete(SIGNED_CACHE);
         if (announce) say("removed");
       }
