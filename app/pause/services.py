@@ -37,7 +37,6 @@ MORNING = time(8, 0)  # "tomorrow morning", in the app's time zone
 # The clauses the rules read, by template id.
 SIGNAL_CLAUSE = "ask-for-space"
 LENGTH_CLAUSE = "pause-has-a-limit"
-WHILE_PAUSED_CLAUSE = "while-we-pause"
 
 
 @dataclass(frozen=True)
