@@ -151,6 +151,13 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Duet <duet@localhost>"),
         # Seconds an SMTP server may take to answer, before the outbox tries again later.
         "MAIL_TIMEOUT": _seconds("MAIL_TIMEOUT", 10),
+        # Web Push (app/outbox/push.py): the VAPID key pair that signs every push, as a PEM
+        # or a base64url private key; without it one is made in the instance folder. Several
+        # servers must share one. The subject is how a push service may reach the operator
+        # (mailto: or https:); without it, PUBLIC_URL when https, else MAIL_DEFAULT_SENDER.
+        "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY") or None,
+        "VAPID_PUBLIC_KEY": os.environ.get("VAPID_PUBLIC_KEY") or None,
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT") or None,
         # Who sends notifications: "thread", a thread in each server process (nothing to
         # start), or "off" where `flask outbox work` runs as its own process.
         "OUTBOX_WORKER": os.environ.get("OUTBOX_WORKER", "thread"),
@@ -221,6 +228,17 @@ DEFAULTS = {
     "OUTBOX_POLL_SECONDS": 5,
     "OUTBOX_PERIODIC_SECONDS": 3600,
     "OUTBOX_KEEP_DAYS": 30,
+    # Web Push: how long a push service keeps a push for a phone that is off (seconds), how
+    # long it may take to answer, and the only services Duet posts to (a host or its
+    # subdomains): those of Chrome, Firefox, Safari and Edge.
+    "PUSH_TTL_SECONDS": 12 * 3600,
+    "PUSH_TIMEOUT": 10,
+    "PUSH_SERVICE_HOSTS": (
+        "fcm.googleapis.com",
+        "push.services.mozilla.com",
+        "push.apple.com",
+        "notify.windows.com",
+    ),
     "ANSWER_MAX_LENGTH": 5000,
     "CUSTOM_TITLE_MAX_LENGTH": 120,
     "CUSTOM_BODY_MAX_LENGTH": 2000,

@@ -149,6 +149,14 @@ class NotificationsForm(BaseForm):
             "see that it came from Duet."
         ),
     )
+    push = CheckboxesField(
+        _l("Notify my phone when"),
+        choices=[SelectChoice(kind.value, label) for kind, label in LABELS.items()],
+        description=_l(
+            "Sent to each phone where you tapped “Notify me on this phone”. It shows only "
+            "“Duet: Something new in Duet”, also on a locked screen."
+        ),
+    )
     submit = SubmitField(_l("Save my choices"))
 
 

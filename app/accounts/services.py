@@ -20,6 +20,7 @@ from app import live
 from app.accounts.models import Device, PasswordReset, User
 from app.db import as_utc, utcnow
 from app.extensions import db
+from app.outbox import push
 from app.transaction import unlocked
 
 _signals = Namespace()
@@ -144,6 +145,7 @@ def touch_device(device_id: int, now: datetime | None = None) -> None:
 
 def end_session(user: User) -> None:
     if user.current_device is not None:
+        push.forget_device(user.current_device.id)
         db.session.delete(user.current_device)
         user.current_device = None
         live.signed_out(user.id)
@@ -155,6 +157,7 @@ def sign_out_device(user: User, device_id: int) -> Device | None:
         select(Device).where(Device.id == device_id, Device.user_id == user.id)
     )
     if device is not None:
+        push.forget_device(device.id)
         db.session.delete(device)
         live.signed_out(user.id)
     return device
@@ -162,6 +165,7 @@ def sign_out_device(user: User, device_id: int) -> Device | None:
 
 def sign_out_other_devices(user: User) -> None:
     keep = user.current_device.id if user.current_device else None
+    push.forget_devices_of(user.id, keep=keep)
     db.session.execute(delete(Device).where(Device.user_id == user.id, Device.id != keep))
     live.signed_out(user.id)
 
@@ -218,6 +222,7 @@ def reset_password(reset: PasswordReset, new: str) -> User:
     user.password_hash = hash_password(new)
     reset.used_at = utcnow()
     # Whoever knew the old password is signed out everywhere.
+    push.forget_devices_of(user.id)
     db.session.execute(delete(Device).where(Device.user_id == user.id))
     live.signed_out(user.id)
     _end_reset_links(user, keep=reset)

@@ -20,6 +20,7 @@ from app.couple import services as couples
 from app.extensions import limiter
 from app.mailing import after_response, send_mail
 from app.navigation import attachment, form_status, next_after_login, public_url
+from app.outbox import push
 from app.outbox import services as outbox
 from app.rate_limits import password_checks, per_email
 from app.transaction import transaction, unit_of_work
@@ -190,7 +191,9 @@ def _settings_page(status: int = 200, **forms):
     forms.setdefault(
         "notifications_form",
         NotificationsForm(
-            formdata=None, mail=[kind for kind, channel in chosen if channel == "mail"]
+            formdata=None,
+            mail=[kind for kind, channel in chosen if channel == "mail"],
+            push=[kind for kind, channel in chosen if channel == "push"],
         ),
     )
     return (
@@ -198,6 +201,8 @@ def _settings_page(status: int = 200, **forms):
             "accounts/settings.html",
             devices=services.devices_of(current_user),
             current_device=current_user.current_device,
+            push_key=push.keys().public,
+            push_subscribed=push.subscribed(current_user.current_device),
             button_form=ButtonForm(),
             **forms,
         ),
@@ -230,8 +235,40 @@ def update_notifications():
     form = NotificationsForm()
     if not form.validate():
         return _settings_page(400, notifications_form=form)
-    outbox.set_choices(current_user, {(kind, "mail") for kind in form.mail.data or ()})
+    outbox.set_choices(
+        current_user,
+        {(kind, "mail") for kind in form.mail.data or ()}
+        | {(kind, "push") for kind in form.push.data or ()},
+    )
     flash(_("Saved."))
+    return redirect(url_for("accounts.settings", _anchor="notifications-heading"))
+
+
+@bp.post("/settings/push")
+@login_required
+@transaction
+def subscribe_push():
+    """This device's push subscription, sent by static/js/push.js after the person tapped
+    "Notify me on this phone" and allowed notifications (JSON: `PushSubscription.toJSON()`)."""
+    device = current_user.current_device
+    if device is None:
+        abort(400)
+    try:
+        endpoint, p256dh, auth = push.read_subscription(request.get_json(silent=True))
+    except push.NotASubscription:
+        return {"error": _("This browser's notifications cannot be used by Duet.")}, 400
+    push.subscribe(current_user, device, endpoint, p256dh, auth)
+    flash(_("This phone will show a notification for what you choose below."))
+    return {"ok": True}
+
+
+@bp.post("/settings/push/stop")
+@login_required
+@transaction
+def unsubscribe_push():
+    if current_user.current_device is not None:
+        push.forget_device(current_user.current_device.id)
+    flash(_("This phone will not be notified any more."))
     return redirect(url_for("accounts.settings", _anchor="notifications-heading"))
 
 

@@ -102,6 +102,7 @@ def service_worker():
         + [url_for("main.offline"), url_for("main.manifest")],
         offline_url=url_for("main.offline"),
         exit_url=url_for("main.quick_exit"),
+        icon=url_for("static", filename="icons/icon-192.png"),
     )
     # Sent no-store like every answer but the static files: a deploy reaches the phone at once.
     return current_app.response_class(source, mimetype="text/javascript")

@@ -18,8 +18,9 @@ class Kind(StrEnum):
     REVIEW_DAY = "review_day"
 
 
-#: The channels a notification can go out on; Web Push adds "push" with its sender.
-CHANNELS = ("mail",)
+#: The channels a notification can go out on, each with its sender (app/outbox/senders.py):
+#: a mail to the person's address, a Web Push to each device they subscribed.
+CHANNELS = ("mail", "push")
 
 #: How Settings names each kind, in the order it lists them.
 LABELS = {

@@ -47,3 +47,28 @@ class NotificationChoice(db.Model):
     )
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+ENDPOINT_MAX_LENGTH = 1024
+
+
+class PushSubscription(db.Model):
+    """Where the push service reaches one browser: one per signed-in device, gone with it.
+
+    The device's row is its session, so signing that device out, quick exit, a new password
+    or deleting the account removes its subscription too (also deleted explicitly there).
+    An endpoint belongs to one device: subscribing again from the same browser moves it.
+    """
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(ENDPOINT_MAX_LENGTH), unique=True)
+    # The browser's ECDH public key (65 bytes) and auth secret (16 bytes), base64url.
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

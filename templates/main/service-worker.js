@@ -2,6 +2,8 @@
 // It keeps the shipped static files and the offline page, and, only when the person chose it
 // on this device, their signed agreements' PDFs. It never keeps a page or a live answer:
 // pages come from the network, and when there is none the offline page shows instead.
+// It shows Duet's pushes (app/outbox/senders.py): only "Duet" and "Something new in Duet",
+// one at a time, and a tap opens Duet.
 const VERSION = {{ version | tojson }};
 const STATIC_CACHE = `duet-static-${VERSION}`;
 const SIGNED_CACHE = "duet-signed"; // filled and emptied by static/js/offline.js
@@ -73,4 +75,44 @@ self.addEventListener("fetch", (event) => {
   } else if (PRECACHE.includes(url.pathname) && url.pathname !== OFFLINE_URL) {
     event.respondWith(staticFile(request));
   }
+});
+
+// A push says nothing private, and this shows nothing but what it says: no name, no kind.
+const NOTIFICATION = { title: "Duet", body: "", url: "/", tag: "duet" };
+
+function pushed(event) {
+  try {
+    return { ...NOTIFICATION, ...(event.data ? event.data.json() : {}) };
+  } catch (error) {
+    return NOTIFICATION;
+  }
+}
+
+self.addEventListener("push", (event) => {
+  const message = pushed(event);
+  event.waitUntil(
+    self.registration.showNotification(message.title, {
+      body: message.body,
+      icon: {{ icon | tojson }},
+      tag: message.tag,
+      renotify: false,
+      data: { url: new URL(message.url, self.location.origin).pathname },
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const path = (event.notification.data && event.notification.data.url) || "/";
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+      if (open) {
+        await open.focus();
+        return;
+      }
+      await self.clients.openWindow(path);
+    })(),
+  );
 });
