@@ -260,6 +260,7 @@ def export_data(user: User) -> dict:
                 "browser": device.user_agent,
                 "signed_in_at": as_utc(device.created_at).isoformat(),
                 "last_seen_at": as_utc(device.last_seen_at).isoformat(),
+                "push_notifications": push.described(device.id),
             }
             for device in devices_of(user)
         ],

@@ -25,6 +25,7 @@ from py_vapid import Vapid
 from sqlalchemy import delete, select
 
 from app.accounts.models import Device, User
+from app.db import as_utc
 from app.extensions import db
 from app.outbox.models import ENDPOINT_MAX_LENGTH, PushSubscription
 
@@ -208,6 +209,23 @@ def forget_devices_of(user_id: int, keep: int | None = None) -> None:
         if keep is not None
         else delete(PushSubscription).where(PushSubscription.user_id == user_id)
     )
+
+
+def described(device_id: int) -> dict | None:
+    """This device's subscription for the person's data export: since when, and which push
+    service carries it (the endpoint's host; the rest of the address is the browser's)."""
+    found = db.session.execute(
+        select(PushSubscription.endpoint, PushSubscription.created_at).where(
+            PushSubscription.device_id == device_id
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    endpoint, created_at = found
+    return {
+        "since": as_utc(created_at).isoformat(),
+        "push_service": urlsplit(endpoint).hostname,
+    }
 
 
 def subscribed(device: Device | None) -> bool:

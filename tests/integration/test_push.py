@@ -194,6 +194,19 @@ def test_a_push_service_that_fails_is_tried_again_later(app, push_service, partn
         assert db.session.scalar(select(OutboxMessage.status)) == "sent"
 
 
+def test_the_data_export_says_which_devices_are_notified(app, push_service, person):
+    anna = person("Anna")
+    laptop = second_device(anna)
+    subscribe(anna, push_service)
+    data, _files = anna.export()
+    pushes = sorted(
+        (device["push_notifications"] or {}).get("push_service", "")
+        for device in data["signed_in_devices"]
+    )
+    assert pushes == ["", "127.0.0.1"]
+    assert laptop.get("/").status_code == 200
+
+
 def test_signing_a_device_out_removes_its_subscription(app, push_service, person):
     anna = person("Anna")
     laptop = second_device(anna)
