@@ -162,13 +162,12 @@ def _register_upload_limit(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import accounts, couple, drafting, main, reflection, signing
+    from app import accounts, couple, drafting, main, pause, reflection, signing
     from app.accounts import models as _accounts_models  # noqa: F401
     from app.couple import models as _couple_models  # noqa: F401
     from app.drafting import models as _drafting_models  # noqa: F401
     from app.outbox import models as _outbox_models  # noqa: F401
     from app.pause import models as _pause_models  # noqa: F401
-    from app.pause import services as _pause_services  # noqa: F401 (the export of pauses)
     from app.reflection import models as _reflection_models  # noqa: F401
     from app.signing import models as _signing_models  # noqa: F401
 
@@ -178,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reflection.bp)
     app.register_blueprint(drafting.bp)
     app.register_blueprint(signing.bp)
+    app.register_blueprint(pause.bp)
 
 
 def _register_security_headers(app: Flask) -> None:

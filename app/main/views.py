@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from flask import current_app, redirect, render_template, session, url_for
 from flask_babel import refresh
 from flask_login import current_user, logout_user
@@ -7,11 +9,13 @@ from app.accounts import services as accounts
 from app.accounts.forms import ButtonForm, RegisterForm
 from app.content import library
 from app.couple import services as couples
+from app.db import as_utc, utcnow
 from app.extensions import limiter
 from app.live import follows, reloads
 from app.main import bp, services
 from app.main.forms import LanguageForm
 from app.navigation import safe_next
+from app.pause import services as pauses
 from app.reflection import services as reflections
 from app.signing import services as signing
 from app.transaction import transaction
@@ -24,16 +28,28 @@ def index():
     return _home()
 
 
-@follows("partner", "reflection", "agreement", "signing")
+@follows("partner", "reflection", "agreement", "signing", "pause")
 def _home():
     couple = couples.couple_of(current_user)
     partner = couples.partner_of(current_user, couple) if couple else None
     if partner is None:
         reloads("partner")  # waiting for the partner to join, or no couple: the page moves on
     progress = reflections.progress(current_user, library())
+    now = utcnow()
+    terms = pauses.final_terms(couple, library()) if partner else None
+    pause = pauses.latest_pause(couple) if terms else None
     return live.render(
         "main/dashboard.html",
-        {"together": "main/_together.html", "steps": "main/_steps.html"},
+        {
+            "together": "main/_together.html",
+            "steps": "main/_steps.html",
+            "pause": "main/_pause.html",
+        },
+        pause_terms=terms,
+        pause=pause,
+        pause_state=pauses.state_at(pause, now) if pause else None,
+        # "ready to talk" is news for half a day, then the card offers a pause again
+        recent_pause=pause is not None and now - as_utc(pause.started_at) < timedelta(hours=12),
         couple=couple,
         partner=partner,
         together=services.together(current_user, couple, partner) if partner else None,

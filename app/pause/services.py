@@ -150,6 +150,16 @@ def open_pause(couple: Couple, now: datetime) -> Pause | None:
     return pause if pause is not None and is_open(pause, now) else None
 
 
+def latest_pause(couple: Couple) -> Pause | None:
+    """The couple's most recent pause, on or over (what the pages show)."""
+    return db.session.scalar(
+        select(Pause)
+        .where(Pause.couple_id == couple.id)
+        .order_by(Pause.started_at.desc(), Pause.id.desc())
+        .limit(1)
+    )
+
+
 def pause_of(couple: Couple, pause_id: int) -> Select:
     """The statement for one of this couple's pauses (for `owned_or_404`)."""
     return select(Pause).where(Pause.couple_id == couple.id, Pause.id == pause_id)

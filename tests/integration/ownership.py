@@ -78,11 +78,29 @@ def _final_agreement_of(owner) -> int:
     return finalise_through_services(owner.app, owner.email)
 
 
+def _pause_of(owner) -> int:
+    """A pause the owner asked for, after their couple signed (a pause follows an agreement)."""
+    from app.pause.models import Pause
+
+    if owner.post("/pause", data={"minutes": "30"}).status_code == 404:
+        _final_agreement_of(owner)
+        assert owner.post("/pause", data={"minutes": "30"}).status_code == 302
+    with owner.app.app_context():
+        return db.session.scalar(
+            select(Pause.id)
+            .join(User, User.id == Pause.asked_by_id)
+            .where(User.email == owner.email)
+            .order_by(Pause.id.desc())
+            .limit(1)
+        )
+
+
 # In the order they are made when a test makes them all: the final agreement before the
 # draft that follows it, whose clause is then the one a clause route is tried with.
 OWNED_OBJECTS = {
     "device_id": _device_of,
     "agreement_id": _final_agreement_of,
+    "pause_id": _pause_of,
     "clause_id": _clause_of,
     "notice_id": _link_ended_notice_of,
     "copy_id": _kept_copy_of,

@@ -1,0 +1,151 @@
+"""The pause on both phones: asking for it, the calm page while it lasts, more time or ready,
+and the partner's one word. The rules are app/pause/services.py; these pages only carry them."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.content import library
+from app.couple import services as couples
+from app.couple.access import couple_or_404, owned_or_404
+from app.db import as_utc, utcnow
+from app.extensions import db
+from app.live import follows, reloads
+from app.pause import bp, services
+from app.pause.forms import AskForm, WordForm
+from app.reflection import services as reflections
+from app.transaction import transaction
+
+
+def _terms_or_404(couple):
+    terms = services.final_terms(couple, library())
+    if terms is None:  # a pause follows a signed agreement: before one, there is none
+        abort(404)
+    return terms
+
+
+def _ask_page(couple, form, status=200):
+    terms = _terms_or_404(couple)
+    return render_template(
+        "pause/ask.html",
+        form=form,
+        terms=terms,
+        shortest=int(services.SHORTEST.total_seconds() // 60),
+        caution=reflections.wants_caution(current_user, library()),
+        partner=couples.partner_of(current_user, couple),
+    ), status
+
+
+@bp.get("/pause/new")
+@login_required
+def new():
+    couple = couple_or_404()
+    terms = _terms_or_404(couple)
+    if services.open_pause(couple, utcnow()) is not None:
+        return redirect(url_for("pause.show"))
+    return _ask_page(couple, AskForm(formdata=None, minutes=terms.minutes))
+
+
+@bp.post("/pause")
+@login_required
+@transaction
+def ask():
+    couple = couple_or_404()
+    _terms_or_404(couple)
+    form = AskForm()  # the home page's one tap sends the agreed length, and no note
+    if form.validate():
+        try:
+            services.ask(
+                couple,
+                current_user,
+                library(),
+                minutes=form.minutes.data,
+                note=form.note.data,
+                now=utcnow(),
+            )
+        except services.PauseError as error:
+            db.session.rollback()
+            if error.field not in ("minutes", "note"):
+                flash(error.message)
+                return redirect(url_for("pause.show"))
+            form[error.field].errors = [error.message]
+        else:
+            return redirect(url_for("pause.show"))
+    return _ask_page(couple, form, 400)
+
+
+@bp.get("/pause")
+@login_required
+@follows("pause", "signing", "partner")
+def show():
+    couple = couple_or_404()
+    reloads("pause")  # the other phone moved the pause: this page shows the new state
+    terms = _terms_or_404(couple)
+    pause = services.latest_pause(couple)
+    if pause is None:
+        return redirect(url_for("pause.new"))
+    now = utcnow()
+    return _pause_page(couple, terms, pause, now, WordForm(formdata=None))
+
+
+def _pause_page(couple, terms, pause, now, word_form, status=200):
+    mine = pause.asked_by_id == current_user.id
+    return render_template(
+        "pause/pause.html",
+        pause=pause,
+        state=services.state_at(pause, now),
+        mine=mine,
+        partner=couples.partner_of(current_user, couple),
+        terms=terms,
+        minutes_left=max(0, int((as_utc(pause.back_by) - now).total_seconds() // 60)),
+        next_step=services.next_step(pause),
+        can_extend=as_utc(pause.back_by) < services.ends_at(pause),
+        word_form=word_form,
+        word=services.REASSURANCES.get(pause.reassurance) if pause.reassurance else None,
+        caution=reflections.wants_caution(current_user, library()),
+    ), status
+
+
+def _change(pause_id: int, change):
+    couple = couple_or_404()
+    pause = owned_or_404(services.pause_of(couple, pause_id))
+    try:
+        change(pause)
+    except services.PauseError as error:
+        db.session.rollback()
+        flash(error.message)
+    return redirect(url_for("pause.show"))
+
+
+@bp.post("/pause/<int:pause_id>/more")
+@login_required
+@transaction
+def more(pause_id: int):
+    step = request.form.get("step") or None
+    return _change(pause_id, lambda pause: services.extend(pause, current_user, step, now=utcnow()))
+
+
+@bp.post("/pause/<int:pause_id>/ready")
+@login_required
+@transaction
+def ready(pause_id: int):
+    return _change(pause_id, lambda pause: services.ready(pause, current_user, now=utcnow()))
+
+
+@bp.post("/pause/<int:pause_id>/word")
+@login_required
+@transaction
+def word(pause_id: int):
+    couple = couple_or_404()
+    pause = owned_or_404(services.pause_of(couple, pause_id))
+    form = WordForm()
+    if not form.validate():
+        return _pause_page(couple, _terms_or_404(couple), pause, utcnow(), form, 400)
+    try:
+        services.reassure(pause, current_user, form.message.data, now=utcnow())
+    except services.PauseError as error:
+        db.session.rollback()
+        flash(error.message)  # sent already, or the pause is over: the page says how it stands
+    else:
+        flash(_("Sent. They will see it when they look."))
+    return redirect(url_for("pause.show"))
