@@ -16,6 +16,10 @@ class Kind(StrEnum):
     FINAL = "final"
     REVIEW_SOON = "review_soon"
     REVIEW_DAY = "review_day"
+    PAUSE = "pause"
+    PAUSE_MORE = "pause_more"
+    PAUSE_BACK = "pause_back"
+    PAUSE_TIME = "pause_time"
 
 
 #: The channels a notification can go out on, each with its sender (app/outbox/senders.py):
@@ -32,4 +36,8 @@ LABELS = {
     Kind.FINAL: _l("Our agreement is final"),
     Kind.REVIEW_SOON: _l("Our review date is a week away"),
     Kind.REVIEW_DAY: _l("Our review date is today"),
+    Kind.PAUSE: _l("My partner asks for a pause"),
+    Kind.PAUSE_MORE: _l("My partner needs more time in a pause"),
+    Kind.PAUSE_BACK: _l("My partner is back from a pause and ready to talk"),
+    Kind.PAUSE_TIME: _l("The time I gave for my own pause is up"),
 }

@@ -28,9 +28,10 @@ log = logging.getLogger("duet.outbox")
 WORKER = "duet.outbox"
 
 
-def notify(recipients: Iterable[int], kind: Kind, key: str) -> None:
+def notify(recipients: Iterable[int], kind: Kind, key: str, due_at=None) -> None:
     """One row per recipient and channel they chose for this kind, in this transaction;
-    a row with the same key is left as it is. The worker is woken after the commit."""
+    a row with the same key is left as it is. The worker is woken after the commit. With
+    `due_at`, the rows wait until then (a reminder); `cancel` takes them back."""
     recipients = set(recipients)
     if not recipients:
         return
@@ -52,7 +53,7 @@ def notify(recipients: Iterable[int], kind: Kind, key: str) -> None:
             "key": key,
             "status": "pending",
             "attempts": 0,
-            "due_at": now,
+            "due_at": due_at or now,
             "created_at": now,
         }
         for user_id, channel in chosen
@@ -60,6 +61,18 @@ def notify(recipients: Iterable[int], kind: Kind, key: str) -> None:
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(dialect.insert(OutboxMessage).values(rows).on_conflict_do_nothing())
     after_commit(wake)
+
+
+def cancel(kind: Kind, key_prefix: str) -> None:
+    """Take back rows of this kind not yet sent whose key starts with `key_prefix` (a
+    reminder that no longer holds), in this transaction."""
+    db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.kind == kind.value,
+            OutboxMessage.status == "pending",
+            OutboxMessage.key.startswith(key_prefix, autoescape=True),
+        )
+    )
 
 
 def notify_partner(couple_id: int, actor_id: int, kind: Kind, key: str) -> None:

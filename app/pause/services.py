@@ -25,6 +25,7 @@ from app.couple.models import Couple, Membership
 from app.db import as_utc
 from app.extensions import db
 from app.forms import has_control_characters, strip
+from app.outbox import services as outbox
 from app.pause.models import NOTE_MAX_LENGTH, Pause
 from app.signing import pdf
 from app.signing import services as signing
@@ -290,7 +291,17 @@ def ask(
     db.session.add(pause)
     db.session.flush()
     live.moved(couple.id, "pause")
+    outbox.notify_partner(couple.id, user.id, outbox.Kind.PAUSE, str(pause.id))
+    _remind(pause)
     return pause
+
+
+def _remind(pause: Pause) -> None:
+    """A reminder to the one who paused at the time they gave, replacing an earlier one."""
+    outbox.cancel(outbox.Kind.PAUSE_TIME, f"{pause.id}:")
+    back_by = as_utc(pause.back_by)
+    key = f"{pause.id}:{back_by.isoformat()}"
+    outbox.notify([pause.asked_by_id], outbox.Kind.PAUSE_TIME, key, due_at=back_by)
 
 
 def _own_open_pause(pause: Pause, user: User, now: datetime) -> Pause:
@@ -326,6 +337,9 @@ def extend(
     pause.back_by = step_time(pause, chosen, now, zone or app_zone())
     pause.extensions += 1
     live.moved(pause.couple_id, "pause")
+    key = f"{pause.id}:{pause.extensions}"
+    outbox.notify_partner(pause.couple_id, user.id, outbox.Kind.PAUSE_MORE, key)
+    _remind(pause)
     return pause
 
 
@@ -336,6 +350,8 @@ def ready(pause: Pause, user: User, *, now: datetime) -> Pause:
     pause.ready_at = now
     pause.open_couple_id = None
     live.moved(pause.couple_id, "pause")
+    outbox.notify_partner(pause.couple_id, user.id, outbox.Kind.PAUSE_BACK, str(pause.id))
+    outbox.cancel(outbox.Kind.PAUSE_TIME, f"{pause.id}:")
     return pause
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.content import library
 from app.db import utcnow
@@ -17,6 +17,7 @@ from app.outbox import services as outbox
 from app.outbox.kinds import Kind
 from app.outbox.models import OutboxMessage
 from app.outbox.worker import deliver_due
+from app.pause.models import Pause
 from app.signing.services import enqueue_review_reminders
 from tests.integration.signing_helpers import png_data_url
 from tests.integration.test_signing import sign_data, versions
@@ -41,6 +42,17 @@ def app(make_app, mail_server):
 def _turn_everything_on(person) -> None:
     response = person.post("/settings/notifications", data={"mail": [kind.value for kind in Kind]})
     assert response.status_code == 302, response.text
+
+
+def _time_passes(app) -> None:
+    """Every waiting row falls due, as if its time had come."""
+    with app.app_context():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending")
+            .values(due_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
 
 
 def _outbox_rows(app) -> int:
@@ -124,6 +136,29 @@ def test_each_event_mails_the_partner_once_in_their_language(app, mail_server, p
     done = bram.post("/agreement/sign", data=sign_data("Bram Example", signature=png_data_url()))
     assert done.status_code == 302
     assert box.delivered() == anna_mail  # final
+
+    # The pause: Bram hears that Anna asked, needs more time and is back; Anna's own reminder
+    # waits for the time she gave, and is taken back once she has moved on.
+    assert anna.post("/pause", data={"minutes": "60", "note": f"Walk {canary}"}).status_code == 302
+    assert box.delivered() == bram_mail  # asked
+    with app.app_context():
+        pause_id = db.session.scalar(select(Pause.id).order_by(Pause.id.desc()).limit(1))
+    assert bram.post(f"/pause/{pause_id}/word", data={"message": "no-hurry"}).status_code == 302
+    assert box.delivered() == []  # his word says nothing by mail, and her time is not up
+    assert anna.post(f"/pause/{pause_id}/more", data={"step": "20-minutes"}).status_code == 302
+    assert box.delivered() == bram_mail  # more time
+    _time_passes(app)
+    assert box.delivered() == anna_mail  # her time is up: one reminder, for the new time
+    assert anna.post(f"/pause/{pause_id}/ready").status_code == 302
+    assert box.delivered() == bram_mail  # back
+    assert anna.post("/pause", data={"minutes": "30"}).status_code == 302
+    assert box.delivered() == bram_mail
+    with app.app_context():
+        pause_id = db.session.scalar(select(Pause.id).order_by(Pause.id.desc()).limit(1))
+    assert anna.post(f"/pause/{pause_id}/ready").status_code == 302
+    assert box.delivered() == bram_mail
+    _time_passes(app)
+    assert box.delivered() == []  # back before her time: no reminder
 
     review_on = utcnow().date() + timedelta(days=28)
     for day, kind in ((review_on - timedelta(days=7), "soon"), (review_on, "today")):
