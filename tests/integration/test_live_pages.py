@@ -58,6 +58,7 @@ def test_what_each_page_follows(partners, person):
         "reflection",
         "agreement",
         "signing",
+        "pause",  # the pause card, once the couple has signed
     ]
     start = live_state(anna.get("/agreement").text)
     assert start["reload"] == ["agreement"]  # the partner starts: the page becomes the draft
