@@ -19,7 +19,10 @@ HOSTILE = {
 
 @pytest.mark.parametrize(
     ("locale", "heading"),
-    [("en-GB", "This file could not be checked"), ("nl-NL", "We konden dit bestand niet controleren")],
+    [
+        ("en-GB", "This file could not be checked"),
+        ("nl-NL", "We konden dit bestand niet controleren"),
+    ],
 )
 def test_a_hostile_file_gets_a_calm_answer(new_context, check, locale, heading):
     page = new_context(locale).new_page()
