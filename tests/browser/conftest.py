@@ -96,11 +96,28 @@ def live_app(request, tmp_path_factory, database_url_factory, **overrides):
     return app
 
 
+def _read_whole(app):
+    """Each answer read whole and closed at once. Werkzeug's development server skips closing
+    an answer when the browser has already gone (a quick exit, a service worker's fetch
+    cut short): the static file it was sending stays open until the garbage collector
+    finds it, and pytest reports that in whichever test runs then."""
+
+    def wsgi(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+
+    return wsgi
+
+
 @contextmanager
 def serving(app):
     """Serve the app over real HTTP on a free port, in a thread; yields the base URL."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _read_whole(app), threaded=True)
     # Join the request threads on close, so none still holds a database connection when
     # the engine is disposed (it would be dropped unclosed).
     server.daemon_threads = False
