@@ -137,12 +137,16 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+# One box per kind of notification, in the order Settings lists them (app/outbox/kinds.py).
+KIND_CHOICES = [SelectChoice(kind.value, label) for kind, label in LABELS.items()]
+
+
 class NotificationsForm(BaseForm):
     """One set of checkboxes per channel, one box per kind (app/outbox/kinds.py)."""
 
     mail = CheckboxesField(
         _l("Send me a mail when"),
-        choices=[SelectChoice(kind.value, label) for kind, label in LABELS.items()],
+        choices=KIND_CHOICES,
         description=_l(
             "Every mail says only that there is something new in Duet, with a link: no "
             "names, nothing you or your partner wrote. Anyone who reads your mail can still "
@@ -151,7 +155,7 @@ class NotificationsForm(BaseForm):
     )
     push = CheckboxesField(
         _l("Notify my phone when"),
-        choices=[SelectChoice(kind.value, label) for kind, label in LABELS.items()],
+        choices=KIND_CHOICES,
         description=_l(
             "Sent to each phone where you tapped “Notify me on this phone”. It shows only "
             "“Duet: Something new in Duet”, also on a locked screen."

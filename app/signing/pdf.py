@@ -642,18 +642,7 @@ class Sealer:
         Only the key, the certificates and the digest decide a seal's size, never the
         document; the trial signature costs as much as the real one (a third of the seal).
         """
-        trial = _outside_event_loop(
-            asyncio.run,
-            self.signer.async_sign(
-                hashlib.sha256().digest(),
-                "sha256",
-                use_pades=True,
-                dry_run=True,
-                signed_attr_settings=PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC)),
-            ),
-        )
-        size = 2 * len(trial.dump())
-        return size + 2 * (size // 4)
+        return _reserved_with(self, None)
 
     @classmethod
     def load(
@@ -991,8 +980,9 @@ def sealed_pdf(
     return placeholder.filled(data, _signature(sealer, digest, placeholder, None))
 
 
-def _reserved_with(sealer: Sealer, timestamper: HTTPTimeStamper) -> int:
-    """Hex digits for a seal with a token, as pyHanko estimates it: a trial, plus half."""
+def _reserved_with(sealer: Sealer, timestamper: HTTPTimeStamper | None) -> int:
+    """Hex digits for a seal (with a token when there is a time-stamping service), as pyHanko
+    estimates it: a trial signature, plus half."""
     trial = _outside_event_loop(
         asyncio.run,
         sealer.signer.async_sign(
