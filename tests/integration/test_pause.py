@@ -136,3 +136,24 @@ def test_the_pause_pages_in_dutch(signed, app):
     assert "Anna vroeg om een pauze" in home
     page = bram.get("/pause").text
     assert "Terug om" in page and "Zolang je wacht" in page
+
+
+def test_a_pause_past_its_time_says_so_kindly_to_both(signed, app):
+    anna, bram = signed
+    anna.post("/pause", data={"minutes": "30"})
+    with app.app_context():
+        pause = db.session.scalar(select(Pause).order_by(Pause.id.desc()).limit(1))
+        pause.started_at -= timedelta(minutes=45)
+        pause.back_by -= timedelta(minutes=45)
+        db.session.commit()
+        pause_id = pause.id
+    home = anna.get("/").text
+    assert "Your time is up" in home and "Come back now" in home
+    page = anna.get("/pause").text
+    assert "Your time is up" in page and "I’m ready to talk" in page
+    home = bram.get("/").text
+    assert "Anna is not back yet" in home and "Give them a little longer" in home
+    assert "Anna is not back yet" in bram.get("/pause").text
+    # Coming back still works after the time: she is ready, and Bram is told.
+    assert anna.post(f"/pause/{pause_id}/ready").status_code == 302
+    assert "Anna is ready to talk." in bram.get("/").text
