@@ -19,18 +19,11 @@ from app.outbox.models import OutboxMessage
 from app.outbox.worker import deliver_due
 from app.pause.models import Pause
 from app.signing.services import enqueue_review_reminders
+from tests.integration.conftest import do_everything_private
 from tests.integration.signing_helpers import png_data_url
 from tests.integration.test_signing import sign_data, versions
-from tests.smtp import MailServer
 
 SUBJECTS = {"en": "Something new in Duet", "nl": "Iets nieuws in Duet"}
-
-
-@pytest.fixture
-def mail_server():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -104,14 +97,7 @@ def test_each_event_mails_the_partner_once_in_their_language(app, mail_server, p
 
     # Everything private, by both: not one row.
     rows = _outbox_rows(app)
-    for someone in (anna, bram):
-        for prompt in content.prompts:
-            someone.post(f"/reflection/prompts/{prompt.id}", data={"text": f"Mine {canary}"})
-        check = {"note": f"Note {canary}"}
-        for statement in content.pattern_check.statements:
-            check[f"statement_{statement.id}"] = "often"
-        assert someone.post("/reflection/pattern-check", data=check).status_code == 302
-        assert someone.get("/help").status_code == 200
+    do_everything_private((anna, bram), content, canary)
     assert _outbox_rows(app) == rows
     assert box.delivered() == []
 

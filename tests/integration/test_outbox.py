@@ -15,7 +15,6 @@ from app.outbox.kinds import Kind
 from app.outbox.models import NotificationChoice, OutboxMessage
 from app.outbox.worker import Worker, _send, deliver_due
 from app.transaction import unit_of_work
-from tests.smtp import MailServer
 
 FAST = {
     "OUTBOX_LEASE_SECONDS": 0.3,
@@ -23,13 +22,6 @@ FAST = {
     "OUTBOX_RETRY_MAX_SECONDS": 1,
     "OUTBOX_MAX_ATTEMPTS": 4,
 }
-
-
-@pytest.fixture
-def mail_server():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from app.outbox.kinds import Kind
 from app.outbox.models import OutboxMessage, PushSubscription
 from app.outbox.worker import deliver_due
 from tests.conftest import PASSWORD, Person
+from tests.integration.conftest import do_everything_private
 from tests.integration.signing_helpers import png_data_url
 from tests.integration.test_signing import sign_data, versions
 from tests.push import Browser, PushService
@@ -95,14 +96,7 @@ def test_each_event_pushes_once_to_the_right_device_in_their_language(
 
     with app.app_context():
         content = library()
-    for someone in (anna, bram):
-        for prompt in content.prompts:
-            someone.post(f"/reflection/prompts/{prompt.id}", data={"text": f"Mine {canary}"})
-        check = {"note": f"Note {canary}"}
-        for statement in content.pattern_check.statements:
-            check[f"statement_{statement.id}"] = "often"
-        assert someone.post("/reflection/pattern-check", data=check).status_code == 302
-        assert someone.get("/help").status_code == 200
+    do_everything_private((anna, bram), content, canary)
     assert delivered(app, push_service) == []  # nothing private pushes
 
     assert bram.post(f"/reflection/prompts/{content.prompts[0].id}/share").status_code == 302
