@@ -11,6 +11,7 @@ from app.db import as_utc
 from app.extensions import db
 from app.pause.models import Pause
 from tests.integration.signing_helpers import finalise_through_services
+from tests.integration.test_privacy import LIBRARY, PRIVATE_TO_ANNA
 
 # The basic starter's "A pause has an end" agrees 60 minutes; "Tell me you need space"'s
 # signal is "I need a pause".
@@ -157,3 +158,19 @@ def test_a_pause_past_its_time_says_so_kindly_to_both(signed, app):
     # Coming back still works after the time: she is ready, and Bram is told.
     assert anna.post(f"/pause/{pause_id}/ready").status_code == 302
     assert "Anna is ready to talk." in bram.get("/").text
+
+
+def test_the_pause_caution_is_for_the_one_whose_check_calls_for_it(signed, app):
+    """Anna's own check says control: her pause pages carry the caution and the help link;
+    none of it, nor anything of her check, reaches Bram's pages of the same pause."""
+    anna, bram = signed
+    check = {f"statement_{item.id}": "often" for item in LIBRARY.pattern_check.statements}
+    assert anna.post("/reflection/pattern-check", data=check).status_code == 302
+    caution = "A pause is for calming down, never for silencing someone."
+    assert caution in anna.get("/pause/new").text
+    anna.post("/pause", data={"minutes": "30"})
+    assert caution in anna.get("/pause").text and "/help" in anna.get("/pause").text
+    for url in ("/", "/pause"):
+        body = bram.get(url).text
+        assert caution not in body, url
+        assert not [words for words in PRIVATE_TO_ANNA if words in body], url
