@@ -85,6 +85,19 @@ def scroll_y(page) -> float:
     return page.evaluate("() => window.scrollY")
 
 
+def settled_scroll_y(page) -> float:
+    """The scroll position once the page has stopped moving: a swipe just before may still
+    be coasting on a loaded machine, which is not the pad scrolling the page."""
+    last = scroll_y(page)
+    for _ in range(20):
+        page.wait_for_timeout(150)
+        now = scroll_y(page)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def pad_box(page):
     pad(page).scroll_into_view_if_needed()
     box = pad(page).bounding_box()
@@ -141,7 +154,7 @@ def draw_with_finger(page):
     assert scroll_y(page) > 0, "a swipe outside the pad did not scroll: no control"
 
     box = pad_box(page)
-    before = scroll_y(page)
+    before = settled_scroll_y(page)
     for stroke in STROKES:
         points = [
             (box["x"] + x * box["width"], box["y"] + (1 - y) * box["height"]) for x, y in stroke
