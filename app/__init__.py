@@ -162,13 +162,14 @@ def _register_upload_limit(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import accounts, couple, drafting, main, pause, reflection, signing
+    from app import accounts, couple, drafting, main, pause, reflection, review, signing
     from app.accounts import models as _accounts_models  # noqa: F401
     from app.couple import models as _couple_models  # noqa: F401
     from app.drafting import models as _drafting_models  # noqa: F401
     from app.outbox import models as _outbox_models  # noqa: F401
     from app.pause import models as _pause_models  # noqa: F401
     from app.reflection import models as _reflection_models  # noqa: F401
+    from app.review import models as _review_models  # noqa: F401
     from app.signing import models as _signing_models  # noqa: F401
 
     app.register_blueprint(main.bp)
@@ -178,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(drafting.bp)
     app.register_blueprint(signing.bp)
     app.register_blueprint(pause.bp)
+    app.register_blueprint(review.bp)
 
 
 def _register_security_headers(app: Flask) -> None:

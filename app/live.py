@@ -48,7 +48,7 @@ log = logging.getLogger("duet.live")
 
 PATH = "/live"
 #: What a page can follow. Each is a column `<part>_revision` of the couple.
-PARTS = ("partner", "reflection", "agreement", "signing", "pause")
+PARTS = ("partner", "reflection", "agreement", "signing", "pause", "review")
 TOKEN_HEADER = "X-Live-Token"
 TOKEN_MAX_AGE = 300  # seconds; the full path hands out a new one with every answer
 TOKEN_SALT = "duet.live"

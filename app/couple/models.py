@@ -24,6 +24,7 @@ class Couple(db.Model):
     agreement_revision: Mapped[int] = mapped_column(default=1, server_default="1")
     signing_revision: Mapped[int] = mapped_column(default=1, server_default="1")
     pause_revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    review_revision: Mapped[int] = mapped_column(default=1, server_default="1")
 
     members: Mapped[list["Membership"]] = relationship(
         back_populates="couple",

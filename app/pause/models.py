@@ -1,12 +1,13 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import utcnow
 from app.extensions import db
 
 NOTE_MAX_LENGTH = 140  # a line, not a letter: the talk itself comes after the pause
+PART_MAX_LENGTH = 200  # each part of a softened start: a sentence, not a case
 STATES = ("asked", "ready", "ended")  # "overrun" is an asked pause past its time: state_at
 
 
@@ -40,3 +41,24 @@ class Pause(db.Model):
     reassured_at: Mapped[datetime | None]
     ready_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # The way back into the talk, once the pause is over: who begins (either may choose),
+    # and, if the couple agreed to let the topic rest, until when.
+    starter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rests_until: Mapped[datetime | None]
+
+
+class SoftStart(db.Model):
+    """One partner's softened start for the talk after a pause: "I feel … about … and I
+    need …". Private to its writer until they share it; shared, both see it."""
+
+    __tablename__ = "soft_starts"
+    __table_args__ = (UniqueConstraint("pause_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pause_id: Mapped[int] = mapped_column(ForeignKey("pauses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    feel: Mapped[str] = mapped_column(String(PART_MAX_LENGTH))
+    about: Mapped[str] = mapped_column(String(PART_MAX_LENGTH))
+    need: Mapped[str] = mapped_column(String(PART_MAX_LENGTH))
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shared_at: Mapped[datetime | None]
