@@ -49,6 +49,20 @@ def time(moment: datetime, format: str = "short") -> str:
     return format_time(moment, format=format, tzinfo=get_timezone(), locale=_reader_locale())
 
 
+def day_and_time(moment: datetime) -> str:
+    """"today at 21:30", "tomorrow at 08:00", or "3 December at 21:30": a time in the coming
+    days, said as people say it, in the app's time zone."""
+    local = to_user_timezone(as_utc(moment))
+    today = to_user_timezone(utcnow()).date()
+    hour = time(moment)
+    if local.date() == today:
+        return _("today at %(time)s", time=hour)
+    if local.date() == today + dt.timedelta(days=1):
+        return _("tomorrow at %(time)s", time=hour)
+    day = format_date(local.date(), format="d MMMM", locale=_reader_locale())
+    return _("%(day)s at %(time)s", day=day, time=hour)
+
+
 def fingerprint(value: str) -> str:
     """A 64-character fingerprint in groups of four, as the PDF prints it."""
     return " ".join(value[index : index + 4] for index in range(0, len(value), 4))
@@ -63,3 +77,4 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(date)
     # Not flask-babel's dateformat and timeformat: those write English the US way.
     app.add_template_filter(time)
+    app.add_template_filter(day_and_time)

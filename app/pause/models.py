@@ -60,5 +60,6 @@ class SoftStart(db.Model):
     feel: Mapped[str] = mapped_column(String(PART_MAX_LENGTH))
     about: Mapped[str] = mapped_column(String(PART_MAX_LENGTH))
     need: Mapped[str] = mapped_column(String(PART_MAX_LENGTH))
+    language: Mapped[str] = mapped_column(String(8))  # the writer's, for the words around
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
     shared_at: Mapped[datetime | None]

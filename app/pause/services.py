@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
@@ -26,7 +27,7 @@ from app.db import as_utc
 from app.extensions import db
 from app.forms import has_control_characters, strip
 from app.outbox import services as outbox
-from app.pause.models import NOTE_MAX_LENGTH, Pause
+from app.pause.models import NOTE_MAX_LENGTH, PART_MAX_LENGTH, Pause, SoftStart
 from app.signing import pdf
 from app.signing import services as signing
 from app.transaction import locked
@@ -38,6 +39,8 @@ MORNING = time(8, 0)  # "tomorrow morning", in the app's time zone
 # The clauses the rules read, by template id.
 SIGNAL_CLAUSE = "ask-for-space"
 LENGTH_CLAUSE = "pause-has-a-limit"
+TALK_CLAUSE = "talk-once-calm"  # talk within {hours} of being calm again
+REST_CLAUSE = "topic-rests"  # leave the topic alone for {hours} after making up
 
 
 @dataclass(frozen=True)
@@ -378,6 +381,155 @@ def reassure(pause: Pause, user: User, message_id: str, *, now: datetime) -> Pau
     return pause
 
 
+# --- The way back into the talk ----------------------------------------------------------
+#
+# Once the one who paused is back (or the pause ended on its own), each partner can write a
+# softened start, read it, and share it; either chooses who starts; if they agreed to let
+# the topic rest afterwards, either can start that rest. A start is its writer's alone
+# until shared: `soft_starts` never gives the partner's unshared one.
+
+SOFT_START_PARTS = ("feel", "about", "need")
+
+
+def way_back_open(pause: Pause, now: datetime) -> bool:
+    """The way back opens when the pause is over: ready, or ended after a day."""
+    return state_at(pause, now) in ("ready", "ended")
+
+
+def talk_by(pause: Pause, terms: PauseTerms) -> datetime | None:
+    """When the couple's "talk once calm" clause says they talk at the latest: its hours,
+    counted from the moment the one who paused was back."""
+    clause = terms.clause(TALK_CLAUSE)
+    if clause is None:
+        return None
+    back = as_utc(pause.ready_at) if pause.ready_at is not None else ends_at(pause)
+    return back + timedelta(hours=int(clause.value("hours", 24)))
+
+
+def rest_hours(terms: PauseTerms) -> int | None:
+    """The hours the couple agreed to leave the topic alone, if they agreed to."""
+    clause = terms.clause(REST_CLAUSE)
+    return None if clause is None else int(clause.value("hours", 24))
+
+
+def soft_starts(pause: Pause, viewer: User) -> tuple[SoftStart | None, SoftStart | None]:
+    """The viewer's own start, shared or not, and the partner's, only once shared."""
+    starts = db.session.scalars(select(SoftStart).where(SoftStart.pause_id == pause.id)).all()
+    own = next((start for start in starts if start.user_id == viewer.id), None)
+    theirs = next((s for s in starts if s.user_id != viewer.id and s.shared_at is not None), None)
+    return own, theirs
+
+
+def sentence(start: SoftStart) -> str:
+    """The start as one sentence, in the language its writer wrote it in."""
+    with force_locale(start.language):
+        return _(
+            "I feel %(feel)s about %(about)s and I need %(need)s.",
+            feel=start.feel.rstrip(".!? "),
+            about=start.about.rstrip(".!? "),
+            need=start.need.rstrip(".!? "),
+        )
+
+
+def _closed_pause(pause: Pause, user: User, now: datetime) -> Pause:
+    """The pause, read afresh and locked, if `user` is one of the two and it is over."""
+    pause = locked(Pause, pause.id)
+    couple = db.session.get(Couple, pause.couple_id) if pause is not None else None
+    if couple is None:
+        raise PauseError("pause", _("This pause is over."))
+    _partner_in(couple, user)
+    _close_if_over(pause, now)
+    if not way_back_open(pause, now):
+        raise PauseError("pause", _("The way back opens when the pause is over."))
+    return pause
+
+
+def write_start(
+    pause: Pause, user: User, parts: dict[str, str | None], *, language: str, now: datetime
+) -> SoftStart:
+    """Write or rewrite `user`'s own start; it stays theirs alone until they share it.
+    Once shared, it is as it was read: the partner may have read it already."""
+    pause = _closed_pause(pause, user, now)
+    errors = {}
+    values = {}
+    for name in SOFT_START_PARTS:
+        value = strip(parts.get(name) or "")
+        if not value:
+            errors[name] = _("Please write a few words here.")
+        elif len(value) > PART_MAX_LENGTH or has_control_characters(value):
+            errors[name] = _(
+                "Please keep this to at most %(count)d ordinary characters.",
+                count=PART_MAX_LENGTH,
+            )
+        values[name] = value
+    if errors:
+        raise SoftStartError(errors)
+    start = db.session.scalar(
+        select(SoftStart).where(SoftStart.pause_id == pause.id, SoftStart.user_id == user.id)
+    )
+    if start is not None and start.shared_at is not None:
+        raise PauseError("start", _("You have shared your start already."))
+    if start is None:
+        start = SoftStart(pause_id=pause.id, user_id=user.id, **values, language=language)
+        db.session.add(start)
+    else:
+        for name, value in values.items():
+            setattr(start, name, value)
+        start.language = language
+    start.written_at = now
+    db.session.flush()
+    return start
+
+
+def share_start(pause: Pause, user: User, *, now: datetime) -> SoftStart:
+    """Share `user`'s start, as they read it, with the partner."""
+    pause = _closed_pause(pause, user, now)
+    start = db.session.scalar(
+        select(SoftStart).where(SoftStart.pause_id == pause.id, SoftStart.user_id == user.id)
+    )
+    if start is None:
+        raise PauseError("start", _("Write your start first, then share it."))
+    if start.shared_at is None:
+        start.shared_at = now
+        live.moved(pause.couple_id, "pause")
+    return start
+
+
+def choose_starter(pause: Pause, user: User, who: str, *, now: datetime) -> Pause:
+    """Either partner says who begins the talk: "me" or "partner". Choosing again changes
+    it: it is a choice the two make together, not a right."""
+    pause = _closed_pause(pause, user, now)
+    couple = db.session.get(Couple, pause.couple_id)
+    if who == "me":
+        pause.starter_id = user.id
+    elif who == "partner":
+        pause.starter_id = next(p.id for p in couple.partners if p.id != user.id)
+    else:
+        raise PauseError("starter", _("Please choose who starts."))
+    live.moved(pause.couple_id, "pause")
+    return pause
+
+
+def rest_topic(pause: Pause, user: User, terms: PauseTerms, *, now: datetime) -> Pause:
+    """After the talk: leave the topic alone for the hours the couple agreed, from now."""
+    pause = _closed_pause(pause, user, now)
+    hours = rest_hours(terms)
+    if hours is None:
+        raise PauseError("rest", _("Your agreement has no rest for the topic."))
+    if pause.rests_until is None or as_utc(pause.rests_until) <= now:
+        pause.rests_until = now + timedelta(hours=hours)
+        live.moved(pause.couple_id, "pause")
+    return pause
+
+
+class SoftStartError(Exception):
+    """A start that cannot be kept as written: a message for each part that needs a change."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
 @exporting.connect
 def _export_pauses(user: User, **_extra) -> dict:
     """The pauses this person asked for, with their note, and the words they sent during
@@ -399,7 +551,20 @@ def _export_pauses(user: User, **_extra) -> dict:
     def moment(value: datetime | None) -> str | None:
         return as_utc(value).isoformat() if value is not None else None
 
+    own_starts = db.session.scalars(
+        select(SoftStart).where(SoftStart.user_id == user.id).order_by(SoftStart.written_at)
+    )
     return {
+        "soft_starts_written": [
+            {
+                "feel": start.feel,
+                "about": start.about,
+                "need": start.need,
+                "written_at": moment(start.written_at),
+                "shared_at": moment(start.shared_at),
+            }
+            for start in own_starts
+        ],
         "pauses_asked": [
             {
                 "started_at": moment(pause.started_at),

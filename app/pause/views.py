@@ -2,6 +2,7 @@
 and the partner's one word. The rules are app/pause/services.py; these pages only carry them."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,7 +13,7 @@ from app.db import as_utc, utcnow
 from app.extensions import db
 from app.live import follows, reloads
 from app.pause import bp, services
-from app.pause.forms import AskForm, WordForm
+from app.pause.forms import AskForm, SoftStartForm, WordForm
 from app.reflection import services as reflections
 from app.transaction import transaction
 
@@ -149,3 +150,128 @@ def word(pause_id: int):
     else:
         flash(_("Sent. They will see it when they look."))
     return redirect(url_for("pause.show"))
+
+
+# --- The way back into the talk ----------------------------------------------------------
+
+
+@bp.get("/pause/talk")
+@login_required
+@follows("pause", "signing", "partner")
+def talk():
+    couple = couple_or_404()
+    reloads("pause")  # the partner shared their start, or chose who begins
+    terms = _terms_or_404(couple)
+    pause = services.latest_pause(couple)
+    now = utcnow()
+    if pause is None or not services.way_back_open(pause, now):
+        return redirect(url_for("pause.show"))
+    own, _theirs = services.soft_starts(pause, current_user)
+    editing = own is None or (own.shared_at is None and request.args.get("change") == "1")
+    form = SoftStartForm(formdata=None, obj=own if editing else None)
+    return _talk_page(couple, terms, pause, now, form, editing=editing)
+
+
+def _talk_page(couple, terms, pause, now, form, editing, status=200):
+    own, theirs = services.soft_starts(pause, current_user)
+    rests_until = as_utc(pause.rests_until) if pause.rests_until else None
+    return render_template(
+        "pause/talk.html",
+        pause=pause,
+        terms=terms,
+        partner=couples.partner_of(current_user, couple),
+        own=own,
+        own_sentence=services.sentence(own) if own else None,
+        theirs=theirs,
+        their_sentence=services.sentence(theirs) if theirs else None,
+        form=form,
+        editing=editing,
+        talk=terms.clause(services.TALK_CLAUSE),
+        talk_by=services.talk_by(pause, terms),
+        rest=terms.clause(services.REST_CLAUSE),
+        rest_hours=services.rest_hours(terms),
+        rests_until=rests_until if rests_until and rests_until > now else None,
+        caution=reflections.wants_caution(current_user, library()),
+    ), status
+
+
+def _closed_pause_or_404(pause_id: int):
+    couple = couple_or_404()
+    return couple, owned_or_404(services.pause_of(couple, pause_id))
+
+
+@bp.post("/pause/<int:pause_id>/start")
+@login_required
+@transaction
+def write_start(pause_id: int):
+    couple, pause = _closed_pause_or_404(pause_id)
+    form = SoftStartForm()
+    now = utcnow()
+    if form.validate():
+        try:
+            services.write_start(
+                pause,
+                current_user,
+                {name: form[name].data for name in services.SOFT_START_PARTS},
+                language=str(get_locale()),
+                now=now,
+            )
+        except services.SoftStartError as error:
+            db.session.rollback()
+            for name, message in error.errors.items():
+                form[name].errors = [message]
+        except services.PauseError as error:
+            db.session.rollback()
+            flash(error.message)
+            return redirect(url_for("pause.talk"))
+        else:
+            return redirect(url_for("pause.talk", _anchor="your-start"))
+    terms = _terms_or_404(couple)
+    if not services.way_back_open(pause, now):
+        return redirect(url_for("pause.show"))
+    return _talk_page(couple, terms, pause, now, form, editing=True, status=400)
+
+
+def _way_back(pause_id: int, change, done: str | None = None):
+    _couple, pause = _closed_pause_or_404(pause_id)
+    try:
+        change(pause)
+    except services.PauseError as error:
+        db.session.rollback()
+        flash(error.message)
+    else:
+        if done:
+            flash(done)
+    return redirect(url_for("pause.talk"))
+
+
+@bp.post("/pause/<int:pause_id>/start/share")
+@login_required
+@transaction
+def share_start(pause_id: int):
+    return _way_back(
+        pause_id,
+        lambda pause: services.share_start(pause, current_user, now=utcnow()),
+        _("Shared. Your partner can read it now."),
+    )
+
+
+@bp.post("/pause/<int:pause_id>/starter")
+@login_required
+@transaction
+def starter(pause_id: int):
+    who = request.form.get("who", "")
+    return _way_back(
+        pause_id, lambda pause: services.choose_starter(pause, current_user, who, now=utcnow())
+    )
+
+
+@bp.post("/pause/<int:pause_id>/rest")
+@login_required
+@transaction
+def rest(pause_id: int):
+    couple = couple_or_404()
+    terms = _terms_or_404(couple)
+    return _way_back(
+        pause_id, lambda pause: services.rest_topic(pause, current_user, terms, now=utcnow())
+    )

@@ -41,6 +41,7 @@ def upgrade():
     sa.Column('feel', sa.String(length=200), nullable=False),
     sa.Column('about', sa.String(length=200), nullable=False),
     sa.Column('need', sa.String(length=200), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('written_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('shared_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['pause_id'], ['pauses.id'], name=op.f('fk_soft_starts_pause_id_pauses'), ondelete='CASCADE'),

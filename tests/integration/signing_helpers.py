@@ -59,9 +59,10 @@ def blank_png_data_url() -> str:
     return "data:image/png;base64," + base64.b64encode(header + idat + png[-12:]).decode()
 
 
-def finalise_through_services(app, email: str) -> int:
+def finalise_through_services(app, email: str, extra_clauses=()) -> int:
     """Draft (if needed), approve everything and sign twice, each step in its own
-    transaction as the pages would; returns the agreement id."""
+    transaction as the pages would; returns the agreement id. `extra_clauses` are
+    (template id, values) added to the basic starter's clauses first."""
     with app.test_request_context(method="POST"):
         with unit_of_work():
             user = db.session.scalar(select(User).where(User.email == email))
@@ -70,6 +71,9 @@ def finalise_through_services(app, email: str) -> int:
             draft = drafting.current_draft(couple) or drafting.start_agreement(
                 couple, user, "en", "basic", content
             )
+            for template_id, values in extra_clauses:
+                clause = drafting.add_clause(draft, user, template_id, content)
+                clause.params = dict(clause.params) | values
             for clause in drafting.active_clauses(draft):
                 for person in couple.partners:
                     drafting.approve(draft, clause, person, clause.version, content)

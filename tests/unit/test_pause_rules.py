@@ -17,8 +17,8 @@ from app.db import as_utc
 from app.drafting import services as drafting
 from app.extensions import db
 from app.pause import services as pauses
-from app.pause.models import Pause
-from app.pause.services import PauseError
+from app.pause.models import Pause, SoftStart
+from app.pause.services import PauseError, SoftStartError
 from app.signing import services as signing
 from app.signing import snapshot
 from app.signing.models import Signature
@@ -479,8 +479,160 @@ def test_each_person_exports_their_own_pauses_and_words(signed):
         }
     ]
     assert mine["pause_words_sent"] == []
+    assert mine["soft_starts_written"] == []
     theirs = accounts.export_data(bram)
     assert theirs["pauses_asked"] == []  # Anna's note is hers, not in Bram's export
     assert theirs["pause_words_sent"] == [
         {"message": "take-your-time", "sent_at": (start + timedelta(minutes=5)).isoformat()}
     ]
+
+
+# --- The way back into the talk -----------------------------------------------------------
+
+START = {"feel": "hurt", "about": "the door that slammed", "need": "to sit down together"}
+
+
+@pytest.fixture
+def back(pair):
+    """Anna paused at 21:00 and was back at 21:40; the agreement has "talk once calm" at
+    12 hours and "The topic rests" at 6."""
+    anna, bram, couple = pair
+    finalise(
+        couple,
+        anna,
+        extra=["topic-rests"],
+        values={"talk-once-calm": {"hours": 12}, "topic-rests": {"hours": 6}},
+    )
+    start = at("2026-12-01", "21:00")
+    pause = pauses.ask(couple, anna, LIBRARY, now=start)
+    pauses.ready(pause, anna, now=start + timedelta(minutes=40))
+    db.session.commit()
+    return anna, bram, couple, pause, start + timedelta(minutes=40)
+
+
+def test_the_way_back_opens_once_the_pause_is_over(signed):
+    anna, bram, couple = signed
+    start = at("2026-12-01", "21:00")
+    pause = pauses.ask(couple, anna, LIBRARY, now=start)
+    db.session.commit()
+    assert not pauses.way_back_open(pause, start + timedelta(minutes=50))  # overrun: not yet
+    message = refused("pause", pauses.write_start, pause, bram, START, language="nl", now=start)
+    assert message == "The way back opens when the pause is over."
+    refused("pause", pauses.choose_starter, pause, anna, "me", now=start)
+    # A day later it ended on its own: the way back is open then too.
+    day_later = start + timedelta(hours=24, minutes=1)
+    assert pauses.way_back_open(pause, day_later)
+    pauses.write_start(pause, bram, START, language="nl", now=day_later)
+    assert db.session.get(Pause, pause.id).state == "ended"
+
+
+def test_a_start_is_private_until_shared_and_fixed_once_shared(back):
+    anna, bram, _couple, pause, now = back
+    pauses.write_start(pause, anna, START, language="en", now=now)
+    db.session.commit()
+    own, theirs = pauses.soft_starts(pause, anna)
+    assert own.feel == "hurt" and theirs is None
+    assert pauses.soft_starts(pause, bram) == (None, None)  # not Bram's to read yet
+    assert pauses.sentence(own) == (
+        "I feel hurt about the door that slammed and I need to sit down together."
+    )
+    # Rewritten before sharing: one start per person and pause.
+    pauses.write_start(pause, anna, START | {"need": "a hug."}, language="en", now=now)
+    pauses.share_start(pause, anna, now=now + timedelta(minutes=1))
+    db.session.commit()
+    assert db.session.query(SoftStart).count() == 1
+    _own, shared = pauses.soft_starts(pause, bram)
+    assert shared.need == "a hug." and as_utc(shared.shared_at) == now + timedelta(minutes=1)
+    assert pauses.sentence(shared).endswith("and I need a hug.")
+    refused("start", pauses.write_start, pause, anna, START, language="en", now=now)
+    # In the writer's language, whoever reads it.
+    pauses.write_start(pause, bram, START, language="nl", now=now)
+    mine, _theirs = pauses.soft_starts(pause, bram)
+    assert pauses.sentence(mine).startswith("Ik voel me hurt over the door that slammed")
+
+
+def test_a_start_needs_three_short_ordinary_parts(back):
+    anna, bram, _couple, pause, now = back
+    with pytest.raises(SoftStartError) as error:
+        pauses.write_start(
+            pause,
+            anna,
+            {"feel": " ", "about": "x" * 201, "need": "ok\u202e"},
+            language="en",
+            now=now,
+        )
+    assert set(error.value.errors) == {"feel", "about", "need"}
+    db.session.rollback()
+    refused("start", pauses.share_start, pause, anna, now=now)
+
+
+def test_talk_by_follows_the_agreed_hours_from_the_return(back):
+    anna, _bram, couple, pause, now = back
+    terms = pauses.final_terms(couple, LIBRARY)
+    assert local(pauses.talk_by(pause, terms)) == "2026-12-02 09:40"
+    assert pauses.rest_hours(terms) == 6
+
+
+def test_either_partner_chooses_who_starts(back):
+    anna, bram, _couple, pause, now = back
+    pauses.choose_starter(pause, anna, "partner", now=now)
+    assert pause.starter_id == bram.id
+    pauses.choose_starter(pause, bram, "partner", now=now)
+    assert pause.starter_id == anna.id
+    refused("starter", pauses.choose_starter, pause, bram, "Carla", now=now)
+
+
+def test_the_topic_rests_for_the_agreed_hours_once(back):
+    anna, bram, couple, pause, now = back
+    terms = pauses.final_terms(couple, LIBRARY)
+    pauses.rest_topic(pause, bram, terms, now=now)
+    assert local(pause.rests_until) == "2026-12-02 03:40"
+    pauses.rest_topic(pause, anna, terms, now=now + timedelta(hours=1))  # it rests already
+    assert local(pause.rests_until) == "2026-12-02 03:40"
+
+
+def test_without_the_clause_the_topic_has_no_rest(signed):
+    anna, _bram, couple = signed
+    start = at("2026-12-01", "21:00")
+    pause = pauses.ask(couple, anna, LIBRARY, now=start)
+    pauses.ready(pause, anna, now=start + timedelta(minutes=30))
+    terms = pauses.final_terms(couple, LIBRARY)
+    assert pauses.rest_hours(terms) is None
+    refused("rest", pauses.rest_topic, pause, anna, terms, now=start + timedelta(hours=1))
+
+
+def test_sharing_and_choosing_move_the_pause_but_writing_does_not(back):
+    anna, bram, couple, pause, now = back
+
+    def revision() -> int:
+        db.session.expire_all()
+        return db.session.get(Couple, couple.id).pause_revision
+
+    before = revision()
+    pauses.write_start(db.session.get(Pause, pause.id), anna, START, language="en", now=now)
+    db.session.commit()
+    assert revision() == before  # Bram's page must not even learn that she is writing
+    pauses.share_start(db.session.get(Pause, pause.id), anna, now=now)
+    db.session.commit()
+    shared = revision()
+    assert shared > before
+    pauses.choose_starter(db.session.get(Pause, pause.id), bram, "me", now=now)
+    db.session.commit()
+    assert revision() > shared
+
+
+def test_nobody_outside_the_couple_takes_part_in_the_way_back(back, ctx):
+    _anna, _bram, _couple, pause, now = back
+    carla = accounts.register_user("carla@example.com", "Carla", PASSWORD, "en")
+    refused("pause", pauses.write_start, pause, carla, START, language="en", now=now)
+    refused("pause", pauses.choose_starter, pause, carla, "me", now=now)
+
+
+def test_each_person_exports_their_own_starts_only(back):
+    anna, bram, _couple, pause, now = back
+    pauses.write_start(pause, anna, START, language="en", now=now)
+    db.session.commit()
+    assert accounts.export_data(anna)["soft_starts_written"] == [
+        START | {"written_at": now.isoformat(), "shared_at": None}
+    ]
+    assert accounts.export_data(bram)["soft_starts_written"] == []
