@@ -87,7 +87,10 @@ def test_both_write_read_and_share_a_gentle_start(back, app):
 
     # Bram writes his in Dutch; Anna reads it in Dutch once he shares it.
     bram.post(f"/pause/{pause_id}/start", data=BRAM_START)
-    dutch = "Ik voel me boos over de deur die dichtsloeg, en wat ik nodig heb, is dat we eerst even zitten."
+    dutch = (
+        "Ik voel me boos over de deur die dichtsloeg, "
+        "en wat ik nodig heb, is dat we eerst even zitten."
+    )
     assert dutch in bram.get("/pause/talk").text
     assert "de deur die dichtsloeg" not in anna.get("/pause/talk").text
     bram.post(f"/pause/{pause_id}/start/share")
