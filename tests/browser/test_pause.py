@@ -78,3 +78,30 @@ def test_a_pause_on_both_phones(live, signed_in, check):
     check(anna, "pause-back-en")
     expect(bram.locator("h1")).to_have_text("Anna is klaar om te praten", timeout=LIVE_MS)
     check(bram, "pause-ready-nl")
+
+    # The way back: both open it; Anna writes a gentle start, reads it, and shares it.
+    follow(bram, "main a.button[href='/pause/talk']")
+    expect(bram.locator("h1")).to_have_text("Terug in gesprek")
+    check(bram, "pause-talk-nl")
+    follow(anna, "main a.button[href='/pause/talk']")
+    expect(anna.locator("h1")).to_have_text("Back into the talk")
+    expect(anna.locator("main")).to_contain_text("Talk by tomorrow at")
+    check(anna, "pause-talk-en")
+    anna.get_by_label("I feel …").fill("lonely")
+    anna.get_by_label("about …").fill("the evening we did not speak")
+    anna.get_by_label("and I need …").fill("a hug before we talk")
+    follow(anna, "form[action$='/start'] button")
+    sentence = "I feel lonely about the evening we did not speak and I need a hug before we talk."
+    expect(anna.locator("blockquote")).to_have_text(sentence)
+    check(anna, "pause-talk-read-en")
+    expect(bram.locator("main")).not_to_contain_text("the evening we did not speak")
+    follow(anna, "form[action$='/start/share'] button")
+    expect(anna.locator("main")).to_contain_text("You shared:")
+
+    # Bram's open page shows it by itself, and he says who starts; Anna's page follows.
+    expect(bram.locator("main")).to_contain_text(sentence, timeout=LIVE_MS)
+    follow(bram, "form[action$='/starter']:has(input[value='partner']) button")
+    expect(bram.locator("main")).to_contain_text("Anna begint. Jij luistert eerst.")
+    check(bram, "pause-talk-shared-nl")
+    expect(anna.locator("main")).to_contain_text("You start. Bram listens first.", timeout=LIVE_MS)
+    check(anna, "pause-talk-starter-en")
