@@ -20,6 +20,7 @@ class Kind(StrEnum):
     PAUSE_MORE = "pause_more"
     PAUSE_BACK = "pause_back"
     PAUSE_TIME = "pause_time"
+    REVIEW_ANSWERED = "review_answered"
 
 
 #: The channels a notification can go out on, each with its sender (app/outbox/senders.py):
@@ -36,6 +37,7 @@ LABELS = {
     Kind.FINAL: _l("Our agreement is final"),
     Kind.REVIEW_SOON: _l("Our review date is a week away"),
     Kind.REVIEW_DAY: _l("Our review date is today"),
+    Kind.REVIEW_ANSWERED: _l("My partner has answered our review"),
     Kind.PAUSE: _l("My partner asks for a pause"),
     Kind.PAUSE_MORE: _l("My partner needs more time in a pause"),
     Kind.PAUSE_BACK: _l("My partner is back from a pause and ready to talk"),
