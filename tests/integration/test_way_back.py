@@ -2,6 +2,8 @@
 softened start privately, reads it, shares it; either says who starts; the couple's "talk
 once calm" time shows; the topic may rest. Unshared starts never reach the partner."""
 
+import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from app.db import as_utc
 from app.extensions import db
 from app.pause.models import Pause, SoftStart
 from tests.integration.signing_helpers import finalise_through_services
+from tests.integration.test_privacy import _every_page
 
 ANNA_START = {"feel": "lonely", "about": "the evening we did not speak", "need": "a hug first"}
 BRAM_START = {"feel": "boos", "about": "de deur die dichtsloeg", "need": "dat we eerst even zitten"}
@@ -162,3 +165,22 @@ def test_another_couples_way_back_is_not_found(back, person, app):
         assert carla.post(f"/pause/{pause_id}/{action}", data=ANNA_START).status_code == 404
     with app.app_context():
         assert db.session.scalar(select(SoftStart)) is None
+
+
+def test_an_unshared_start_reaches_no_page_of_the_partner(back, app):
+    """The privacy canary over every GET page Bram can open, with a signed agreement and a
+    pause behind them: Anna's start, written and read but not shared, is on none of them,
+    nor in his export; once shared, it is on the way-back page only."""
+    anna, bram, pause_id = back
+    canary = f"canary-{uuid.uuid4().hex}"
+    anna.post(f"/pause/{pause_id}/start", data=ANNA_START | {"about": f"the {canary}"})
+    assert canary in anna.get("/pause/talk").text
+    pages = [url for url, _body in _every_page(bram, app)]
+    assert "/pause/talk" in pages and len(pages) > 10
+    assert not [url for url, body in _every_page(bram, app) if canary in body]
+    data, files = bram.export()
+    assert canary not in json.dumps(data)
+    assert not [name for name, content in files.items() if canary.encode() in content]
+
+    anna.post(f"/pause/{pause_id}/start/share")
+    assert [url for url, body in _every_page(bram, app) if canary in body] == ["/pause/talk"]
