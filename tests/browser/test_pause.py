@@ -83,7 +83,10 @@ def test_a_pause_on_both_phones(live, signed_in, check):
     follow(bram, "main a.button[href='/pause/talk']")
     expect(bram.locator("h1")).to_have_text("Terug in gesprek")
     check(bram, "pause-talk-nl")
-    follow(anna, "main a.button[href='/pause/talk']")
+    open_page(anna, "/")  # her home offers the way back too
+    expect(anna.locator("#home-pause")).to_contain_text("Prepare a gentle start")
+    check(anna, "pause-home-back-en")
+    follow(anna, "#home-pause a[href='/pause/talk']")
     expect(anna.locator("h1")).to_have_text("Back into the talk")
     expect(anna.locator("main")).to_contain_text("Talk by tomorrow at")
     check(anna, "pause-talk-en")

@@ -59,6 +59,8 @@ def test_both_write_read_and_share_a_gentle_start(back, app):
     assert "Prepare a gentle start" in anna.get("/pause").text
     assert "Prepare a gentle start" in anna.get("/").text
     assert "Bereid een zacht begin voor" in bram.get("/pause").text
+    home = bram.get("/").text
+    assert "Anna is klaar om te praten" in home and "Bereid een zacht begin voor" in home
 
     page = anna.get("/pause/talk").text
     assert "Back into the talk" in page and "Only you see this until you share it." in page
