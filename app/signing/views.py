@@ -1,11 +1,12 @@
 import hmac
+from datetime import timedelta
 
 import click
 from asn1crypto import pem
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from icalendar import Calendar
+from icalendar import Alarm, Calendar
 from icalendar import Event as CalendarEvent
 
 from app import live
@@ -211,6 +212,9 @@ def download_kept(copy_id: int):
     )
 
 
+REVIEW_REMINDER_BEFORE = -timedelta(hours=5)  # from the review day's midnight: 19:00 the day before
+
+
 @bp.get("/agreements/<int:agreement_id>/review.ics")
 @login_required
 def review_calendar(agreement_id: int):
@@ -223,7 +227,14 @@ def review_calendar(agreement_id: int):
     event.add("dtstamp", utcnow())
     event.add("dtstart", document.review_on)
     event.add("summary", _("Talk about how our agreement is going"))
-    event.add("description", public_url("signing.versions"))
+    event.add("description", public_url("review.show"))
+    # The evening before: an all-day event starts at midnight where the phone is, so five
+    # hours earlier is 19:00 the day before, wherever that is. Both partners get the same.
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", _("Tomorrow: talk about how our agreement is going"))
+    alarm.add("trigger", REVIEW_REMINDER_BEFORE)
+    event.add_component(alarm)
     calendar.add_component(event)
     return attachment(calendar.to_ical(), "text/calendar", "duet-review.ics")
 

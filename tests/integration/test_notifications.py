@@ -18,6 +18,7 @@ from app.outbox.kinds import Kind
 from app.outbox.models import OutboxMessage
 from app.outbox.worker import deliver_due
 from app.pause.models import Pause
+from app.signing.models import FinalDocument
 from app.signing.services import enqueue_review_reminders
 from tests.integration.conftest import do_everything_private
 from tests.integration.signing_helpers import png_data_url
@@ -155,6 +156,20 @@ def test_each_event_mails_the_partner_once_in_their_language(app, mail_server, p
     with app.app_context():
         enqueue_review_reminders(review_on - timedelta(days=8))
     assert box.delivered() == []
+
+    # The review: each hears once that the other answered, and nothing of the answers.
+    with app.app_context():
+        db.session.execute(update(FinalDocument).values(review_on=utcnow().date()))
+        db.session.commit()
+        agreement_id = db.session.scalar(select(FinalDocument.agreement_id))
+    answers = {f"mark_{index}": "change" for index in range(1, 7)}
+    mine = answers | {"helped": f"Walks {canary}", "hard": f"Evenings {canary}"}
+    assert anna.post(f"/review/{agreement_id}", data=mine).status_code == 302
+    assert box.delivered() == bram_mail  # Anna answered
+    assert anna.post(f"/review/{agreement_id}", data=answers).status_code == 302
+    assert box.delivered() == []  # she changed her answers: nothing new to say
+    assert bram.post(f"/review/{agreement_id}", data=answers).status_code == 302
+    assert box.delivered() == anna_mail  # Bram answered too
 
     anna.get("/exit")
     assert box.delivered() == []

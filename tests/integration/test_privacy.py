@@ -8,15 +8,18 @@ import io
 import json
 import uuid
 import zipfile
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.accounts.models import Device, User
 from app.content import load_library
 from app.couple.models import Couple
+from app.db import utcnow
 from app.drafting.models import Agreement, AgreementClause
 from app.extensions import db
-from app.signing.models import KeptCopy
+from app.signing.models import FinalDocument, KeptCopy
+from tests.integration.signing_helpers import finalise_through_services
 from tests.integration.test_routes import ROUTES, _url
 from tests.unit.test_content import AGREEMENTS
 
@@ -142,3 +145,33 @@ def test_private_words_never_reach_the_partner(partners, app):
     anna.post(f"/reflection/prompts/{third.id}/unshare")
     assert not [url for url, body in _every_page(bram, app) if shared in body]
     assert canary in anna.get(f"/reflection/prompts/{first.id}").get_data(as_text=True)
+
+
+def test_review_answers_stay_private_until_both_answered(partners, app):
+    """The canary's couple above never signs: this one signs, opens its review, and Anna
+    answers it with words only she may see until Bram has answered too."""
+    anna, bram = partners
+    agreement_id = finalise_through_services(app, anna.email)
+    with app.app_context():
+        db.session.execute(
+            update(FinalDocument).values(review_on=utcnow().date() + timedelta(days=3))
+        )
+        db.session.commit()
+    canary = f"canary-{uuid.uuid4().hex}"
+    marks = {f"mark_{index}": "change" for index in range(1, 7)}
+    answers = marks | {"helped": f"Helped {canary}", "hard": f"Hard {canary}"}
+    assert anna.post(f"/review/{agreement_id}", data=answers).status_code == 302
+    assert canary in anna.get("/review").get_data(as_text=True)
+
+    for url, body in _every_page(bram, app):
+        assert canary not in body, f"{url} shows Anna's review answers to Bram"
+        assert 'class="mark mark-change"' not in body, f"{url} shows Anna's marks to Bram"
+    data, files = bram.export()
+    assert canary not in json.dumps(data)
+    assert not [name for name, content in files.items() if canary.encode() in content]
+
+    # Once Bram has answered too, the review page, and only it, shows both.
+    bram_answers = {f"mark_{index}": "kept" for index in range(1, 7)}
+    assert bram.post(f"/review/{agreement_id}", data=bram_answers).status_code == 302
+    assert [url for url, body in _every_page(bram, app) if canary in body] == ["/review"]
+    assert canary not in json.dumps(bram.export()[0])
