@@ -16,6 +16,7 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import defer
 
 from app import filters, live
 from app.accounts.models import User
@@ -768,11 +769,14 @@ def render_again(agreement_id: int, library: Library) -> bytes:
 
 
 def final_versions(couple: Couple) -> list[tuple[Agreement, FinalDocument]]:
+    """The couple's final versions, newest first. Their PDFs are read only when asked for:
+    the home page, the versions page, the pause and the review read these on every view."""
     rows = db.session.execute(
         select(Agreement, FinalDocument)
         .join(FinalDocument, FinalDocument.agreement_id == Agreement.id)
         .where(Agreement.couple_id == couple.id)
         .order_by(Agreement.number.desc())
+        .options(defer(FinalDocument.pdf))
     )
     return [(agreement, document) for agreement, document in rows]
 
