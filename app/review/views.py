@@ -62,6 +62,8 @@ def _review_page(couple, review, form=None, status=200):
 
 def _length(minutes: int) -> str:
     """How long a pause lasted, as people say it: 45 minutes, 80 minutes, 3 hours."""
+    if minutes < 1:
+        return _("Less than a minute")
     return format_timedelta(timedelta(minutes=minutes), threshold=2, granularity="minute")
 
 

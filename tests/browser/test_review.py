@@ -41,12 +41,23 @@ def test_the_review_on_both_phones(live, signed_in, check):
     app, _ = live
     anna, bram = couple(signed_in, check, "review", tag="reviews")
     finalise_through_services(app, "anna.reviews@example.com")
+    anna, bram = fresh(anna), fresh(bram)
+
+    # Weeks before the review date: a calm page says when it opens.
+    open_page(anna, "/review")
+    expect(anna.locator("main")).to_contain_text("opens on")
+    check(anna, "review-closed-en")
+    # A pause meanwhile, which the review lists.
+    open_page(anna, "/")
+    follow(anna, "#home-pause form[action='/pause'] button")
+    check(anna, "review-pause-en")
+    follow(anna, "form[action$='/ready'] button")
+
     with app.app_context():
         db.session.execute(
             update(FinalDocument).values(review_on=utcnow().date() + timedelta(days=3))
         )
         db.session.commit()
-    anna, bram = fresh(anna), fresh(bram)
 
     open_page(anna, "/")
     expect(anna.locator("main")).to_contain_text("It is time to talk about how your agreement")
@@ -79,6 +90,7 @@ def test_the_review_on_both_phones(live, signed_in, check):
     assert anna.evaluate("() => window.__waited") is None, "the page did not reload"
     expect(anna.locator("main")).to_contain_text("Samen wandelen.")
     expect(anna.locator(".mark-change")).to_have_count(2)
+    expect(anna.locator(".review-pauses li")).to_contain_text("Back by the time given.")
     check(anna, "review-both-en")
 
     follow(anna, "form[action$='/revise'] button")
