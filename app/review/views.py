@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.drafting import services as drafting
 from app.extensions import db
 from app.live import follows, reloads
+from app.reflection import services as reflections
 from app.review import bp, services
 from app.review.forms import MARK_LABELS, mark_fields, review_form
 from app.signing import services as signing
@@ -57,6 +58,7 @@ def _review_page(couple, review, form=None, status=200):
         else [],
         to_change=set(services.to_change(review)) if review.both_answered else set(),
         draft=drafting.current_draft(couple),
+        caution=reflections.wants_caution(current_user, library()),
     ), status
 
 

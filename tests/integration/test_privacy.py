@@ -34,6 +34,7 @@ PRIVATE_TO_ANNA = (
     "You don’t have to sign",
     "An agreement does not make you safe",
     "You said you feel afraid",
+    "You don’t have to answer",
 )
 
 
@@ -149,7 +150,8 @@ def test_private_words_never_reach_the_partner(partners, app):
 
 def test_review_answers_stay_private_until_both_answered(partners, app):
     """The canary's couple above never signs: this one signs, opens its review, and Anna
-    answers it with words only she may see until Bram has answered too."""
+    answers it with words only she may see until Bram has answered too; her own check's
+    caution on the review page never reaches him either."""
     anna, bram = partners
     agreement_id = finalise_through_services(app, anna.email)
     with app.app_context():
@@ -158,6 +160,9 @@ def test_review_answers_stay_private_until_both_answered(partners, app):
         )
         db.session.commit()
     canary = f"canary-{uuid.uuid4().hex}"
+    check = {f"statement_{statement.id}": "often" for statement in LIBRARY.pattern_check.statements}
+    assert anna.post("/reflection/pattern-check", data=check).status_code == 302
+    assert "You don’t have to answer" in anna.get("/review").get_data(as_text=True)
     marks = {f"mark_{index}": "change" for index in range(1, 7)}
     answers = marks | {"helped": f"Helped {canary}", "hard": f"Hard {canary}"}
     assert anna.post(f"/review/{agreement_id}", data=answers).status_code == 302
@@ -166,6 +171,7 @@ def test_review_answers_stay_private_until_both_answered(partners, app):
     for url, body in _every_page(bram, app):
         assert canary not in body, f"{url} shows Anna's review answers to Bram"
         assert 'class="mark mark-change"' not in body, f"{url} shows Anna's marks to Bram"
+        _assert_nothing_of_annas_check(url, body)
     data, files = bram.export()
     assert canary not in json.dumps(data)
     assert not [name for name, content in files.items() if canary.encode() in content]
@@ -173,5 +179,9 @@ def test_review_answers_stay_private_until_both_answered(partners, app):
     # Once Bram has answered too, the review page, and only it, shows both.
     bram_answers = {f"mark_{index}": "kept" for index in range(1, 7)}
     assert bram.post(f"/review/{agreement_id}", data=bram_answers).status_code == 302
-    assert [url for url, body in _every_page(bram, app) if canary in body] == ["/review"]
+    seen = []
+    for url, body in _every_page(bram, app):
+        _assert_nothing_of_annas_check(url, body)
+        seen += [url] if canary in body else []
+    assert seen == ["/review"]
     assert canary not in json.dumps(bram.export()[0])
