@@ -50,8 +50,8 @@ def time(moment: datetime, format: str = "short") -> str:
 
 
 def day_and_time(moment: datetime) -> str:
-    """"today at 21:30", "tomorrow at 08:00", or "3 December at 21:30": a time in the coming
-    days, said as people say it, in the app's time zone."""
+    """A time in the coming days as people say it: "today at 21:30", "tomorrow at 08:00",
+    or "3 December at 21:30", in the app's time zone."""
     local = to_user_timezone(as_utc(moment))
     today = to_user_timezone(utcnow()).date()
     hour = time(moment)
