@@ -15,7 +15,6 @@ import time
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.db import utcnow
 from app.extensions import db
 from app.outbox import services
 from app.outbox.senders import SENDERS
@@ -68,9 +67,10 @@ def _close(sender, connection) -> None:
 
 def periodic() -> None:
     """Review reminders (once per version and day) and forgetting old rows."""
-    from app.signing.services import enqueue_review_reminders  # a later feature's dates
+    # A later feature's dates, in the app's time zone.
+    from app.signing.services import enqueue_review_reminders, local_today
 
-    enqueue_review_reminders(utcnow().date())
+    enqueue_review_reminders(local_today())
     services.forget_old()
 
 

@@ -9,6 +9,7 @@ import dataclasses
 import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 from flask import current_app
@@ -847,13 +848,19 @@ def enqueue_review_reminders(today: date) -> None:
             outbox.notify_couple(couple_id, kind, key)
 
 
+def local_today() -> date:
+    """Today in the app's time zone, the one a review date is meant in: at 00:30 in
+    Amsterdam it is already the next day, while in UTC it is not."""
+    return utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 def review_due(couple: Couple, today: date | None = None) -> FinalDocument | None:
     """The latest final version's review, when it is a week away or past."""
     versions = final_versions(couple)
     if not versions:
         return None
     document = versions[0][1]
-    today = today or utcnow().date()
+    today = today or local_today()
     return document if document.review_on - today <= timedelta(days=7) else None
 
 

@@ -367,3 +367,11 @@ def test_each_person_exports_their_own_answers_only(signed):
         }
     ]
     assert "Anna's words" not in str(accounts.export_data(bram))
+
+
+def test_the_review_day_is_the_apps_day_not_utcs(ctx, monkeypatch):
+    """Just after midnight in Amsterdam it is still yesterday in UTC: the home page's review
+    notice, the reminders and the review page all count in the app's time zone."""
+    monkeypatch.setattr(signing, "utcnow", lambda: datetime(2026, 12, 1, 23, 30, tzinfo=UTC))
+    assert signing.local_today() == date(2026, 12, 2)
+    assert reviews.today_at(datetime(2026, 12, 1, 23, 30, tzinfo=UTC)) == date(2026, 12, 2)
