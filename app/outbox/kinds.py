@@ -20,6 +20,7 @@ class Kind(StrEnum):
     PAUSE_MORE = "pause_more"
     PAUSE_BACK = "pause_back"
     PAUSE_TIME = "pause_time"
+    PAUSE_START = "pause_start"
     REVIEW_ANSWERED = "review_answered"
 
 
@@ -42,4 +43,5 @@ LABELS = {
     Kind.PAUSE_MORE: _l("My partner needs more time in a pause"),
     Kind.PAUSE_BACK: _l("My partner is back from a pause and ready to talk"),
     Kind.PAUSE_TIME: _l("The time I gave for my own pause is up"),
+    Kind.PAUSE_START: _l("My partner shares how they want to start our talk after a pause"),
 }

@@ -492,6 +492,7 @@ def share_start(pause: Pause, user: User, *, now: datetime) -> SoftStart:
     if start.shared_at is None:
         start.shared_at = now
         live.moved(pause.couple_id, "pause")
+        outbox.notify_partner(pause.couple_id, user.id, outbox.Kind.PAUSE_START, str(start.id))
     return start
 
 

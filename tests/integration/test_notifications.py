@@ -138,6 +138,13 @@ def test_each_event_mails_the_partner_once_in_their_language(app, mail_server, p
     assert box.delivered() == anna_mail  # her time is up: one reminder, for the new time
     assert anna.post(f"/pause/{pause_id}/ready").status_code == 302
     assert box.delivered() == bram_mail  # back
+    start = {"feel": "tired", "about": f"the {canary}", "need": "a walk together"}
+    assert anna.post(f"/pause/{pause_id}/start", data=start).status_code == 302
+    assert box.delivered() == []  # written, not shared: Bram hears nothing of it
+    assert anna.post(f"/pause/{pause_id}/start/share").status_code == 302
+    assert box.delivered() == bram_mail  # shared: he can read how she wants to start
+    assert anna.post(f"/pause/{pause_id}/start/share").status_code == 302
+    assert box.delivered() == []  # once
     assert anna.post("/pause", data={"minutes": "30"}).status_code == 302
     assert box.delivered() == bram_mail
     with app.app_context():
