@@ -10,6 +10,14 @@ PASSWORD = "quiet evening walk"
 SUBMIT = 'main form button[type="submit"]'
 
 
+def fresh(page):
+    """A new page in the same phone, the old one closed: it may reload by itself after the
+    agreement was signed behind it through the services."""
+    new = page.context.new_page()
+    page.close()
+    return new
+
+
 def follow(page, selector: str, status: int = 200, timeout: float | None = None):
     """Click something that loads a new page; check the status the page finally came with.
 

@@ -8,20 +8,12 @@ import pytest
 
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.couples import couple
-from tests.browser.pages import expect, follow, open_page
+from tests.browser.pages import expect, follow, fresh, open_page
 from tests.integration.signing_helpers import finalise_through_services
 
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 10_000
-
-
-def fresh(page):
-    """A new page in the same phone, the old one closed: it may reload by itself after the
-    agreement was signed behind it through the services."""
-    new = page.context.new_page()
-    page.close()
-    return new
 
 
 def test_a_pause_on_both_phones(live, signed_in, check):

@@ -12,7 +12,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.signing.models import FinalDocument
 from tests.browser.couples import couple
-from tests.browser.pages import expect, follow, open_page
+from tests.browser.pages import expect, follow, fresh, open_page
 from tests.integration.signing_helpers import finalise_through_services
 from tests.integration.test_review import TITLES
 
@@ -20,14 +20,6 @@ pytestmark = pytest.mark.browser
 
 LIVE_MS = 10_000
 SAVE = "form.review-form button[type=submit]"
-
-
-def fresh(page):
-    """A new page in the same phone, the old one closed: it may reload by itself after the
-    agreement was signed behind it through the services."""
-    new = page.context.new_page()
-    page.close()
-    return new
 
 
 def answer(page, changes: set[int], helped: str) -> None:

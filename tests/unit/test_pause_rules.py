@@ -58,8 +58,14 @@ def finalise(couple, by, language="en", starter="basic", values=None, extra=()):
         if clause.template_id in (values or {}):
             clause.params = {**clause.params, **values[clause.template_id]}
     db.session.flush()
+    sign_as_final(couple, agreement, by, date(2027, 1, 5))
+    return agreement
+
+
+def sign_as_final(couple, agreement, by, review_on):
+    """Both partners' signatures on the agreement as it stands, and finalising, as signing
+    leaves it (the PDF itself is made after a commit, which these tests never reach)."""
     partners = couple.partners
-    review_on = date(2027, 1, 5)
     fingerprint = drafting.agreement_fingerprint(agreement, partners, LIBRARY, review_on)
     signatures = [
         Signature(
@@ -76,7 +82,6 @@ def finalise(couple, by, language="en", starter="basic", values=None, extra=()):
     db.session.flush()
     signing.finalise(agreement, by, partners, signatures, LIBRARY)
     db.session.commit()
-    return agreement
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from app.review.models import TEXT_MAX_LENGTH, ReviewAnswer
 from app.review.services import ReviewError
 from app.signing import services as signing
 from app.signing.models import FinalDocument
-from tests.unit.test_pause_rules import LIBRARY, PASSWORD, at, finalise
+from tests.unit.test_pause_rules import LIBRARY, PASSWORD, at, finalise, sign_as_final
 
 REVIEW_ON = date(2027, 1, 5)  # the review date finalise() signs
 SIGNED_AT = datetime(2026, 11, 2, 20, 0, tzinfo=UTC)
@@ -110,29 +110,12 @@ def test_a_newer_version_closes_the_review_of_the_one_before(signed):
 
 
 def _sign_as_final(couple, draft, review_on):
-    from app.signing.models import Signature
-
     for clause in drafting.active_clauses(draft):
         for person in couple.partners:
             drafting.approve(draft, clause, person, clause.version, LIBRARY)
     db.session.commit()
     db.session.expire_all()  # the approvals' times, read back as the database keeps them
-    fingerprint = drafting.agreement_fingerprint(draft, couple.partners, LIBRARY, review_on)
-    signatures = [
-        Signature(
-            agreement_id=draft.id,
-            user_id=person.id,
-            fingerprint=fingerprint,
-            full_name=person.display_name,
-            typed=True,
-            review_on=review_on,
-        )
-        for person in couple.partners
-    ]
-    db.session.add_all(signatures)
-    db.session.flush()
-    signing.finalise(draft, couple.partners[0], couple.partners, signatures, LIBRARY)
-    db.session.commit()
+    sign_as_final(couple, draft, couple.partners[0], review_on)
 
 
 # --- What an answer holds -----------------------------------------------------------------
