@@ -1,9 +1,11 @@
 """What the browser tests share: moving between pages and reading forms the way a person does."""
 
 try:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture then skips, or fails under CI, and says why
     expect = None
+    PlaywrightError = Exception
 
 
 PASSWORD = "quiet evening walk"
@@ -44,7 +46,14 @@ def agree_to_everything(page):
 
 
 def open_page(page, path: str, status: int = 200):
-    response = page.goto(path)
+    """Go to `path`. A live page may reload itself at the same moment (the partner moved
+    what it follows), which aborts this navigation; then it is made again, once."""
+    try:
+        response = page.goto(path)
+    except PlaywrightError as error:
+        if "net::ERR_ABORTED" not in str(error):
+            raise
+        response = page.goto(path)
     assert response.status == status, (path, response.status)
     return response
 

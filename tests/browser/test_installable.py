@@ -46,7 +46,9 @@ CACHED = """async () => {
   }
   return found;
 }"""
-WORKER_READY = "navigator.serviceWorker.controller !== null"
+# A function, not an expression: Playwright polls an expression with eval(), which the
+# page's Content-Security-Policy (no 'unsafe-eval') refuses whenever a second poll is needed.
+WORKER_READY = "() => navigator.serviceWorker.controller !== null"
 
 
 def controlled(page):
