@@ -49,11 +49,14 @@ CACHED = """async () => {
 # A function, not an expression: Playwright polls an expression with eval(), which the
 # page's Content-Security-Policy (no 'unsafe-eval') refuses whenever a second poll is needed.
 WORKER_READY = "() => navigator.serviceWorker.controller !== null"
+# Installing the worker caches the offline page and its files first: on a loaded machine
+# that takes longer than the default five seconds.
+WORKER_MS = 20_000
 
 
 def controlled(page):
     """The page is controlled by the service worker (it claims pages once it is active)."""
-    page.wait_for_function(WORKER_READY)
+    page.wait_for_function(WORKER_READY, timeout=WORKER_MS)
 
 
 def agree_through_services(app, email: str) -> None:

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.outbox import push as web_push
 from app.outbox.models import PushSubscription
 from tests.browser.pages import expect, open_page
+from tests.browser.test_installable import WORKER_MS, WORKER_READY
 from tests.push import Browser
 
 pytestmark = pytest.mark.browser
@@ -50,7 +51,7 @@ def _registration_id(cdp, page) -> str:
         ),
     )
     cdp.send("ServiceWorker.enable")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function(WORKER_READY, timeout=WORKER_MS)
     for _ in range(50):
         if found:
             break
