@@ -401,7 +401,9 @@ def check(axe, visits, screenshot_names):
         assert not visits.console_errors, f"browser console errors: {visits.console_errors}"
         assert not visits.third_party, f"third-party requests: {visits.third_party}"
 
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        # One image pixel per CSS pixel: as legible as the phone's two, and a quarter of the
+        # pixels to encode at each of the suite's 300-odd checks, twice per CI run.
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True, scale="css")
         # axe runs as a script: with scripts off it would wait for ever. The same pages are
         # checked by axe wherever the tests visit them with scripts on.
         violations = axe.run(page).response["violations"] if page.context.duet_javascript else []
@@ -500,6 +502,6 @@ def screenshot(axe, screenshot_names):
 
     def take(page, name: str):
         screenshot_names.claim(name)
-        page.screenshot(path=SCREENSHOTS / f"{name}.png")
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", scale="css")
 
     return take
