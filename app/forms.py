@@ -27,6 +27,12 @@ def has_control_characters(text: str) -> bool:
     return _raw_controls(text) or any(char in _BIDI_CONTROLS for char in text)
 
 
+def is_ordinary(text: str, max_length: int) -> bool:
+    """Short enough, and nothing in it that turns text around or does not show: what the
+    rules ask of every short plain text a person writes (a name, a note, a review answer)."""
+    return len(text) <= max_length and not has_control_characters(text)
+
+
 # What shows nothing on screen: format characters (zero-width, bidi controls, soft hyphen,
 # BOM), controls, spaces and separators; and letters fonts draw as nothing (fillers, the blank
 # braille cell, variation selectors, the grapheme joiner).

@@ -25,7 +25,7 @@ from app.content.schema import Library
 from app.couple.models import Couple, Membership
 from app.db import as_utc
 from app.extensions import db
-from app.forms import has_control_characters, strip
+from app.forms import is_ordinary, strip
 from app.outbox import services as outbox
 from app.pause.models import NOTE_MAX_LENGTH, PART_MAX_LENGTH, Pause, SoftStart
 from app.signing import pdf
@@ -262,7 +262,7 @@ def ask(
     if timedelta(minutes=minutes) > LONGEST:
         raise PauseError("minutes", _("A pause lasts at most a day."))
     note = strip(note or "") or None
-    if note is not None and (len(note) > NOTE_MAX_LENGTH or has_control_characters(note)):
+    if note is not None and not is_ordinary(note, NOTE_MAX_LENGTH):
         raise PauseError(
             "note",
             _(
@@ -307,14 +307,23 @@ def _remind(pause: Pause) -> None:
     outbox.notify([pause.asked_by_id], outbox.Kind.PAUSE_TIME, key, due_at=back_by)
 
 
+def _locked_pause(pause: Pause, user: User, now: datetime) -> Pause:
+    """The pause, read afresh and locked, if `user` is one of the two; ended first if it ran
+    a day without a word. Every change to a pause starts here."""
+    pause = locked(Pause, pause.id)
+    couple = db.session.get(Couple, pause.couple_id) if pause is not None else None
+    if couple is None:
+        raise PauseError("pause", _("This pause is over."))
+    _partner_in(couple, user)
+    _close_if_over(pause, now)
+    return pause
+
+
 def _own_open_pause(pause: Pause, user: User, now: datetime) -> Pause:
     """The pause, read afresh and locked, if `user` asked for it and it is still on."""
-    pause = locked(Pause, pause.id)
-    if pause is None:
-        raise PauseError("pause", _("This pause is over."))
+    pause = _locked_pause(pause, user, now)
     if user.id != pause.asked_by_id:
         raise PauseError("pause", _("Only the one who asked for the pause can change it."))
-    _close_if_over(pause, now)
     if not is_open(pause, now):
         raise PauseError("pause", _("This pause is over."))
     return pause
@@ -361,14 +370,9 @@ def ready(pause: Pause, user: User, *, now: datetime) -> Pause:
 def reassure(pause: Pause, user: User, message_id: str, *, now: datetime) -> Pause:
     """The partner's one pre-written word to the one who paused; nothing else can be sent,
     and the partner cannot end or shorten the pause."""
-    pause = locked(Pause, pause.id)
-    couple = db.session.get(Couple, pause.couple_id) if pause is not None else None
-    if couple is None:
-        raise PauseError("pause", _("This pause is over."))
-    _partner_in(couple, user)
+    pause = _locked_pause(pause, user, now)
     if user.id == pause.asked_by_id:
         raise PauseError("message", _("This word is for your partner to send you."))
-    _close_if_over(pause, now)
     if not is_open(pause, now):
         raise PauseError("pause", _("This pause is over."))
     if message_id not in REASSURANCES:
@@ -433,12 +437,7 @@ def sentence(start: SoftStart) -> str:
 
 def _closed_pause(pause: Pause, user: User, now: datetime) -> Pause:
     """The pause, read afresh and locked, if `user` is one of the two and it is over."""
-    pause = locked(Pause, pause.id)
-    couple = db.session.get(Couple, pause.couple_id) if pause is not None else None
-    if couple is None:
-        raise PauseError("pause", _("This pause is over."))
-    _partner_in(couple, user)
-    _close_if_over(pause, now)
+    pause = _locked_pause(pause, user, now)
     if not way_back_open(pause, now):
         raise PauseError("pause", _("The way back opens when the pause is over."))
     return pause
@@ -456,7 +455,7 @@ def write_start(
         value = strip(parts.get(name) or "")
         if not value:
             errors[name] = _("Please write a few words here.")
-        elif len(value) > PART_MAX_LENGTH or has_control_characters(value):
+        elif not is_ordinary(value, PART_MAX_LENGTH):
             errors[name] = _(
                 "Please keep this to at most %(count)d ordinary characters.",
                 count=PART_MAX_LENGTH,

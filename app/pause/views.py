@@ -107,7 +107,9 @@ def _pause_page(couple, terms, pause, now, word_form, status=200):
     ), status
 
 
-def _change(pause_id: int, change):
+def _change(pause_id: int, change, page: str = "pause.show", done: str | None = None):
+    """Make one change to this couple's pause and go back to `page`; a refusal is said once
+    there (the pause is over, it is not yours to change), and so is `done`."""
     couple = couple_or_404()
     pause = owned_or_404(services.pause_of(couple, pause_id))
     try:
@@ -115,7 +117,10 @@ def _change(pause_id: int, change):
     except services.PauseError as error:
         db.session.rollback()
         flash(error.message)
-    return redirect(url_for("pause.show"))
+    else:
+        if done:
+            flash(done)
+    return redirect(url_for(page))
 
 
 @bp.post("/pause/<int:pause_id>/more")
@@ -166,14 +171,17 @@ def talk():
     now = utcnow()
     if pause is None or not services.way_back_open(pause, now):
         return redirect(url_for("pause.show"))
-    own, _theirs = services.soft_starts(pause, current_user)
-    editing = own is None or (own.shared_at is None and request.args.get("change") == "1")
-    form = SoftStartForm(formdata=None, obj=own if editing else None)
-    return _talk_page(couple, terms, pause, now, form, editing=editing)
+    return _talk_page(couple, terms, pause, now)
 
 
-def _talk_page(couple, terms, pause, now, form, editing, status=200):
+def _talk_page(couple, terms, pause, now, form=None, status=200):
+    """The way back; `form` is a start sent back with what needs changing."""
     own, theirs = services.soft_starts(pause, current_user)
+    editing = form is not None or own is None
+    if own is not None and own.shared_at is None and request.args.get("change") == "1":
+        editing = True  # "Change it": the form again, filled in
+    if form is None:
+        form = SoftStartForm(formdata=None, obj=own if editing else None)
     rests_until = as_utc(pause.rests_until) if pause.rests_until else None
     return render_template(
         "pause/talk.html",
@@ -195,16 +203,12 @@ def _talk_page(couple, terms, pause, now, form, editing, status=200):
     ), status
 
 
-def _closed_pause_or_404(pause_id: int):
-    couple = couple_or_404()
-    return couple, owned_or_404(services.pause_of(couple, pause_id))
-
-
 @bp.post("/pause/<int:pause_id>/start")
 @login_required
 @transaction
 def write_start(pause_id: int):
-    couple, pause = _closed_pause_or_404(pause_id)
+    couple = couple_or_404()
+    pause = owned_or_404(services.pause_of(couple, pause_id))
     form = SoftStartForm()
     now = utcnow()
     if form.validate():
@@ -229,29 +233,17 @@ def write_start(pause_id: int):
     terms = _terms_or_404(couple)
     if not services.way_back_open(pause, now):
         return redirect(url_for("pause.show"))
-    return _talk_page(couple, terms, pause, now, form, editing=True, status=400)
-
-
-def _way_back(pause_id: int, change, done: str | None = None):
-    _couple, pause = _closed_pause_or_404(pause_id)
-    try:
-        change(pause)
-    except services.PauseError as error:
-        db.session.rollback()
-        flash(error.message)
-    else:
-        if done:
-            flash(done)
-    return redirect(url_for("pause.talk"))
+    return _talk_page(couple, terms, pause, now, form, status=400)
 
 
 @bp.post("/pause/<int:pause_id>/start/share")
 @login_required
 @transaction
 def share_start(pause_id: int):
-    return _way_back(
+    return _change(
         pause_id,
         lambda pause: services.share_start(pause, current_user, now=utcnow()),
+        "pause.talk",
         _("Shared. Your partner can read it now."),
     )
 
@@ -261,8 +253,10 @@ def share_start(pause_id: int):
 @transaction
 def starter(pause_id: int):
     who = request.form.get("who", "")
-    return _way_back(
-        pause_id, lambda pause: services.choose_starter(pause, current_user, who, now=utcnow())
+    return _change(
+        pause_id,
+        lambda pause: services.choose_starter(pause, current_user, who, now=utcnow()),
+        "pause.talk",
     )
 
 
@@ -272,6 +266,8 @@ def starter(pause_id: int):
 def rest(pause_id: int):
     couple = couple_or_404()
     terms = _terms_or_404(couple)
-    return _way_back(
-        pause_id, lambda pause: services.rest_topic(pause, current_user, terms, now=utcnow())
+    return _change(
+        pause_id,
+        lambda pause: services.rest_topic(pause, current_user, terms, now=utcnow()),
+        "pause.talk",
     )

@@ -19,25 +19,28 @@ def mark_field(index: int) -> str:
     return f"mark_{index}"
 
 
+def _short_text(label, description) -> TextAreaField:
+    return TextAreaField(
+        label,
+        filters=[strip],
+        validators=[Length(max=TEXT_MAX_LENGTH, message=TOO_LONG)],
+        description=description,
+        render_kw={"rows": 3},
+    )
+
+
 def review_form(titles: list[str], **kwargs) -> BaseForm:
     """One kept / hard / change it question per clause, titled as signed, and two short texts.
     The rules (app/review/services.py) check them again."""
 
     class ReviewForm(BaseForm):
         questions_in_summary = True
-        helped = TextAreaField(
-            _l("What helped"),
-            filters=[strip],
-            validators=[Length(max=TEXT_MAX_LENGTH, message=TOO_LONG)],
-            description=_l("What made it easier, for you or for both of you."),
-            render_kw={"rows": 3},
+        helped = _short_text(
+            _l("What helped"), _l("What made it easier, for you or for both of you.")
         )
-        hard = TextAreaField(
+        hard = _short_text(
             _l("What was hard"),
-            filters=[strip],
-            validators=[Length(max=TEXT_MAX_LENGTH, message=TOO_LONG)],
-            description=_l("What got in the way. Describe the moment rather than your partner."),
-            render_kw={"rows": 3},
+            _l("What got in the way. Describe the moment rather than your partner."),
         )
         submit = SubmitField(_l("Save my answers"))
 

@@ -21,7 +21,7 @@ from app.db import as_utc
 from app.drafting import services as drafting
 from app.drafting.models import Agreement
 from app.extensions import db
-from app.forms import has_control_characters, strip
+from app.forms import is_ordinary, strip
 from app.outbox import services as outbox
 from app.pause import services as pauses
 from app.review.models import MARKS, TEXT_MAX_LENGTH, ReviewAnswer
@@ -60,6 +60,10 @@ class Review:
 
     def answer_of(self, user: User) -> ReviewAnswer | None:
         return self.answers.get(user.id)
+
+    def partner_answered(self, viewer: User) -> bool:
+        """Whether the partner has answered: said to `viewer`, never what they answered."""
+        return any(user_id != viewer.id for user_id in self.answers)
 
     def partners_answer_for(self, viewer: User) -> ReviewAnswer | None:
         """The partner's answers, for `viewer`: only once both have answered. Before that,
@@ -143,7 +147,7 @@ def _not_open(review: Review, now: datetime) -> str:
 
 def _checked_text(field: str, value: str | None, errors: dict[str, str]) -> str:
     text = strip(value or "")
-    if len(text) > TEXT_MAX_LENGTH or has_control_characters(text):
+    if not is_ordinary(text, TEXT_MAX_LENGTH):
         errors[field] = _(
             "Please keep this to at most %(count)d ordinary characters.", count=TEXT_MAX_LENGTH
         )

@@ -48,7 +48,7 @@ def _review_page(couple, review, form=None, status=200):
         marks=mark_fields(form, len(review.clauses)) if form else [],
         mine=mine,
         theirs=review.partners_answer_for(current_user),
-        partner_answered=partner_answered(review),
+        partner_answered=review.partner_answered(current_user),
         partner=couples.partner_of(current_user, couple),
         mark_labels=MARK_LABELS,
         pauses=[
@@ -67,11 +67,6 @@ def _length(minutes: int) -> str:
     if minutes < 1:
         return _("Less than a minute")
     return format_timedelta(timedelta(minutes=minutes), threshold=2, granularity="minute")
-
-
-def partner_answered(review) -> bool:
-    """Whether the partner has answered: said to the other, never what they answered."""
-    return any(user_id != current_user.id for user_id in review.answers)
 
 
 def _review_or_404(couple):

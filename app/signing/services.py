@@ -31,7 +31,7 @@ from app.drafting import services as drafting
 from app.drafting.models import Agreement, AgreementClause, Approval, Event
 from app.extensions import db
 from app.filters import date as long_date
-from app.forms import has_control_characters, strip
+from app.forms import is_ordinary, strip
 from app.outbox import services as outbox
 from app.signing import drawing, pdf, snapshot
 from app.signing.models import FinalDocument, KeptCopy, Signature
@@ -328,7 +328,7 @@ def sign(
     full_name = strip(full_name or "")
     if not full_name:
         errors["full_name"] = _("Please type your full name.")
-    elif len(full_name) > 120 or has_control_characters(full_name):
+    elif not is_ordinary(full_name, 120):
         errors["full_name"] = _("Please type your name in at most 120 ordinary characters.")
     image = None
     if not typed:
