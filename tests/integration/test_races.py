@@ -5,18 +5,23 @@ the transaction boundary runs it once more, and it then sees the winner's state)
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.accounts import services as accounts
 from app.accounts.models import User
 from app.content import library
 from app.couple import services as couples
 from app.couple.models import Couple, Membership
+from app.db import utcnow
 from app.drafting import services as drafting
 from app.drafting.models import Agreement
 from app.extensions import db
+from app.pause import services as pauses
+from app.pause.models import Pause, SoftStart
 from app.reflection import services as reflections
 from app.reflection.models import Answer, PatternCheck
+from app.review import services as reviews
+from app.review.models import ReviewAnswer
 from app.signing.models import FinalDocument, KeptCopy
 from tests.concurrency import rendezvous, simultaneously
 from tests.conftest import PASSWORD
@@ -126,3 +131,34 @@ def test_both_partners_leave_at_once_and_each_keeps_one_copy(app, partners, monk
     for person in partners:
         (link,) = re.findall(r'href="(/agreements/kept/\d+/pdf)"', person.get("/agreements").text)
         assert person.get(link).data == original
+
+
+def test_the_same_gentle_start_sent_twice_at_once(app, partners, monkeypatch):
+    anna, _bram = partners
+    finalise_through_services(app, anna.email)
+    anna.post("/pause", data={"minutes": "30"})
+    with app.app_context():
+        pause_id = db.session.scalar(select(Pause.id))
+    anna.post(f"/pause/{pause_id}/ready")
+    rendezvous(monkeypatch, pauses, "locked", 2)
+    path = f"/pause/{pause_id}/start"
+    start = {"feel": "tired", "about": "last night", "need": "a quiet evening"}
+    answers = simultaneously(app, [(cookie(anna), path, start)] * 2)
+    assert [answer.location for answer in answers] == ["/pause/talk#your-start"] * 2
+    assert count(app, SoftStart.id) == 1
+
+
+def test_both_partners_answer_the_review_at_once(app, partners, monkeypatch):
+    anna, bram = partners
+    agreement_id = finalise_through_services(app, anna.email)
+    with app.app_context():
+        db.session.execute(update(FinalDocument).values(review_on=utcnow().date()))
+        db.session.commit()
+    rendezvous(monkeypatch, reviews, "locked", 2)
+    path = f"/review/{agreement_id}"
+    marks = {f"mark_{index}": "kept" for index in range(1, 7)}
+    answers = simultaneously(app, [(cookie(anna), path, marks), (cookie(bram), path, marks)])
+    assert [answer.location for answer in answers] == ["/review"] * 2
+    assert count(app, ReviewAnswer.id) == 2
+    # Both answered: each now sees the other's answers, side by side.
+    assert "You have both answered" in anna.get("/review").text
